@@ -1,0 +1,36 @@
+# The two commands a new user types: `make run` and `make test`. Everything else supports them.
+JOBS ?= $(shell nproc)
+ARGS ?=
+
+.PHONY: deps build build-dev run test test-unit format lint clean bench
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+
+build-dev: deps
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j $(JOBS)
+
+run: build
+	./build/release/teamreg serve $(ARGS)
+
+# All tests (unit, e2e on SQLite, PostgreSQL) under ASan+UBSan.
+test: build-dev
+	ctest --preset dev -j 2 --timeout 900
+
+test-unit: build-dev
+	ctest --preset dev -L unit
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+lint:
+	cmake --preset tidy >/dev/null
+	run-clang-tidy -p build/tidy -quiet $$(git ls-files 'src/*.cpp')
+
+clean:
+	rm -rf build

@@ -1,0 +1,221 @@
+#include "app/app.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "app/metrics.hpp"
+#include "core/worker_pool.hpp"
+#include "files/local/local_blob_store.hpp"
+#include "files/staging.hpp"
+#include "files/sweeper.hpp"
+#include "http/rate_limiter.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "registration/committer.hpp"
+#include "registration/service.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+
+namespace teamreg::app {
+namespace {
+
+constexpr std::string_view kSequenceName = "team";
+
+std::unique_ptr<storage::Store> open_store(const AppConfig& config) {
+  if (config.uses_postgres()) {
+    throw std::runtime_error("PostgreSQL is not supported by this build yet");
+  }
+  const std::filesystem::path path(config.database_location());
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  return std::make_unique<storage::sqlite::SqliteStore>(path.string());
+}
+
+/// Startup sync: raises the sequence to the highest stored number if behind, never lowers it.
+void sync_at_startup(storage::Store& store, const ids::SequenceFormat& configured) {
+  const std::string name(kSequenceName);
+  const storage::SequenceState before = store.sync_sequence(name, "system:startup");
+  const std::int64_t current = std::max(before.last_number, before.highest_issued);
+  const std::string next = ids::format_team_id(before.format, current + 1);
+  if (before.highest_issued > before.last_number) {
+    spdlog::warn("sequence synchronized name={} from={} current={} next={}", name,
+                 before.last_number, current, next);
+  } else {
+    spdlog::info("sequence in sync name={} current={} next={}", name, current, next);
+  }
+  if (before.format.prefix != configured.prefix || before.format.min_width != configured.min_width) {
+    spdlog::warn(
+        "sequence format differs from configuration name={} stored_prefix={} stored_width={} "
+        "configured_prefix={} configured_width={}; the stored format is used",
+        name, before.format.prefix, before.format.min_width, configured.prefix,
+        configured.min_width);
+  }
+}
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("teamreg");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+/// Runs a task every `interval` on its own thread until destroyed.
+class Periodic final {
+ public:
+  Periodic(std::chrono::seconds interval, std::function<void()> task)
+      : interval_(interval), task_(std::move(task)), thread_([this] { run(); }) {}
+  Periodic(const Periodic&) = delete;
+  Periodic& operator=(const Periodic&) = delete;
+  ~Periodic() {
+    {
+      const std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
+      lock.unlock();
+      task_();
+      lock.lock();
+    }
+  }
+  std::chrono::seconds interval_;
+  std::function<void()> task_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+int migrate(AppConfig config) {
+  setup_logging(config.log_level);
+  auto store = open_store(config);
+  store->migrate(std::string(kSequenceName), config.id_format);
+  spdlog::info("migrations up to date database={}",
+               config.uses_postgres() ? "postgresql" : config.database_location());
+  return 0;
+}
+
+int serve(AppConfig config) {
+  setup_logging(config.log_level);
+  const std::filesystem::path data_dir(config.data_dir);
+  std::filesystem::create_directories(data_dir);
+  files::StagingArea staging(files::StagingConfig{data_dir / "staging", config.max_staged_bytes});
+  staging.prepare();
+  files::LocalBlobStore blobs(data_dir / "documents");
+  blobs.prepare();
+
+  auto store = open_store(config);
+  store->migrate(std::string(kSequenceName), config.id_format);
+  sync_at_startup(*store, config.id_format);
+
+  Metrics metrics;
+  const auto sweep = [&] {
+    try {
+      const auto result = files::sweep_staging(
+          staging, blobs, [&](std::span<const std::string> keys) { return store->referenced_keys(keys); },
+          config.staging_ttl);
+      metrics.record_sweep(result.deleted, result.promoted);
+      if (result.deleted + result.promoted > 0) {
+        spdlog::info("staging swept deleted={} promoted={}", result.deleted, result.promoted);
+      }
+      store->purge_idempotency();
+    } catch (const std::exception& e) {
+      spdlog::warn("staging sweep failed error=\"{}\"", e.what());
+    }
+  };
+  sweep();
+
+  WorkerPool workers(config.worker_threads, 4096);
+  CommitterConfig committer_config;
+  committer_config.rules =
+      storage::CommitRules{std::string(kSequenceName), config.registration.teams_per_church};
+  committer_config.on_batch = [&](std::size_t size) { metrics.record_batch(size); };
+  Committer committer(*store, committer_config);
+  http::RateLimiter rate_limiter(config.rate_limit_per_minute);
+  RegistrationService registration(
+      config.registration, staging, blobs, *store, committer, workers, rate_limiter,
+      RegistrationEvents{[&](double ms) { metrics.record_registration(ms); },
+                         [&] { metrics.record_replay(); }});
+
+  http::Router router;
+  registration.add_routes(router);
+  router.add("GET", "/health", [](const http::Request&) {
+    return http::json_response(200, R"({"status":"ok"})");
+  });
+  router.add("GET", "/ready", [&](const http::Request& request) {
+    const bool database = store->ping();
+    const bool storage = blobs.writable() && std::filesystem::exists(staging.directory());
+    const auto body = boost::json::serialize(boost::json::object{
+        {"status", database && storage ? "ready" : "unavailable"},
+        {"database", database ? "ok" : "unreachable"},
+        {"storage", storage ? "ok" : "unwritable"},
+    });
+    http::Response response = http::json_response(database && storage ? 200 : 503, body);
+    if (response.status == 503) response.headers.emplace_back("Retry-After", "5");
+    (void)request;
+    return response;
+  });
+  router.add("GET", "/metrics", [&](const http::Request&) {
+    http::Response response;
+    response.content_type = "text/plain; version=0.0.4";
+    response.body = metrics.render([&](std::string& out) {
+      out += fmt::format(
+          "# HELP teamreg_commit_queue_depth Registrations waiting for the committer.\n"
+          "# TYPE teamreg_commit_queue_depth gauge\nteamreg_commit_queue_depth {}\n",
+          committer.queue_depth());
+      out += fmt::format(
+          "# HELP teamreg_staged_bytes Bytes of uploads held in staging by this process.\n"
+          "# TYPE teamreg_staged_bytes gauge\nteamreg_staged_bytes {}\n",
+          staging.staged_bytes());
+      try {
+        const auto state = store->sequence(std::string(kSequenceName));
+        out += fmt::format(
+            "# HELP teamreg_sequence_last_number Last number handed out by a sequence.\n"
+            "# TYPE teamreg_sequence_last_number gauge\n"
+            "teamreg_sequence_last_number{{sequence=\"{}\"}} {}\n",
+            state.name, state.last_number);
+      } catch (const std::exception&) {
+        // A scrape must not fail because the database is down; /ready reports that.
+      }
+    });
+    return response;
+  });
+
+  http::Server server(config.server, router, workers, [&](const http::AccessRecord& r) {
+    metrics.record_request(r.route, r.status);
+    spdlog::info("request request_id={} method={} route={} status={} bytes={} ms={:.1f}",
+                 r.request_id, r.method, r.route, r.status, r.bytes_out, r.ms);
+  });
+  const std::uint16_t port = server.listen();
+  {
+    Periodic sweeper(config.sweep_interval, sweep);
+    const bool v6 = config.server.host.find(':') != std::string::npos;
+    std::cout << "listening on http://" << (v6 ? "[" : "") << config.server.host
+              << (v6 ? "]" : "") << ":" << port << std::endl;
+    spdlog::info("server started database={} data_dir={} port={}",
+                 config.uses_postgres() ? "postgresql" : "sqlite", config.data_dir, port);
+    server.run();
+  }
+  committer.stop();
+  workers.stop();
+  spdlog::info("server stopped");
+  return 0;
+}
+
+}  // namespace teamreg::app

@@ -1,0 +1,74 @@
+#include "core/error.hpp"
+
+#include <boost/json.hpp>
+
+namespace teamreg {
+
+Error validation_error(std::string field, std::string message) {
+  return Error{ErrorCode::kValidationFailed, std::move(message), std::move(field), {}};
+}
+
+std::string_view error_code_name(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kValidationFailed: return "VALIDATION_FAILED";
+    case ErrorCode::kDuplicateCaptainEmail: return "DUPLICATE_CAPTAIN_EMAIL";
+    case ErrorCode::kDuplicateTeam: return "DUPLICATE_TEAM";
+    case ErrorCode::kChurchLimitReached: return "CHURCH_LIMIT_REACHED";
+    case ErrorCode::kIdempotencyKeyInUse: return "IDEMPOTENCY_KEY_IN_USE";
+    case ErrorCode::kIdempotencyKeyReused: return "IDEMPOTENCY_KEY_REUSED";
+    case ErrorCode::kPayloadTooLarge: return "PAYLOAD_TOO_LARGE";
+    case ErrorCode::kUnsupportedMediaType: return "UNSUPPORTED_MEDIA_TYPE";
+    case ErrorCode::kRateLimited: return "RATE_LIMITED";
+    case ErrorCode::kServiceUnavailable: return "SERVICE_UNAVAILABLE";
+    case ErrorCode::kTeamNotFound: return "TEAM_NOT_FOUND";
+    case ErrorCode::kPlayerNotFound: return "PLAYER_NOT_FOUND";
+    case ErrorCode::kNotFound: return "NOT_FOUND";
+    case ErrorCode::kMethodNotAllowed: return "METHOD_NOT_ALLOWED";
+    case ErrorCode::kBadRequest: return "BAD_REQUEST";
+    case ErrorCode::kUnauthorized: return "UNAUTHORIZED";
+    case ErrorCode::kSequenceBelowIssued: return "SEQUENCE_BELOW_ISSUED";
+    case ErrorCode::kInternal: return "INTERNAL_ERROR";
+  }
+  return "INTERNAL_ERROR";
+}
+
+unsigned http_status(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kValidationFailed:
+    case ErrorCode::kBadRequest: return 400;
+    case ErrorCode::kUnauthorized: return 401;
+    case ErrorCode::kTeamNotFound:
+    case ErrorCode::kPlayerNotFound:
+    case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kMethodNotAllowed: return 405;
+    case ErrorCode::kDuplicateCaptainEmail:
+    case ErrorCode::kDuplicateTeam:
+    case ErrorCode::kChurchLimitReached:
+    case ErrorCode::kIdempotencyKeyInUse:
+    case ErrorCode::kSequenceBelowIssued: return 409;
+    case ErrorCode::kPayloadTooLarge: return 413;
+    case ErrorCode::kUnsupportedMediaType: return 415;
+    case ErrorCode::kIdempotencyKeyReused: return 422;
+    case ErrorCode::kRateLimited: return 429;
+    case ErrorCode::kServiceUnavailable: return 503;
+    case ErrorCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+std::string error_body(const Error& error, std::string_view request_id) {
+  boost::json::object details;
+  if (!error.field.empty()) details["field"] = error.field;
+  boost::json::object body{
+      {"success", false},
+      {"error_code", error_code_name(error.code)},
+      {"message", error.message},
+      {"details", std::move(details)},
+      {"request_id", request_id},
+  };
+  // The old client reads FastAPI's `detail` for the church limit message.
+  if (error.code == ErrorCode::kChurchLimitReached) body["detail"] = error.message;
+  return boost::json::serialize(body);
+}
+
+}  // namespace teamreg

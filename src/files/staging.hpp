@@ -1,0 +1,83 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <tl/expected.hpp>
+
+#include "core/error.hpp"
+
+namespace teamreg::files {
+
+struct StagingConfig {
+  std::filesystem::path directory;            ///< <data-dir>/staging
+  std::uint64_t max_staged_bytes = 2ULL << 30;  ///< cap on bytes held in staging at once
+};
+
+class StagingArea;
+
+/// One upload being written to staging under a server-generated name. Deletes its file when
+/// destroyed unless keep() was called: an abandoned upload leaves nothing behind.
+class StagedFile final {
+ public:
+  StagedFile(StagedFile&& other) noexcept;
+  StagedFile& operator=(StagedFile&&) = delete;
+  StagedFile(const StagedFile&) = delete;
+  ~StagedFile();
+
+  const std::string& key() const { return key_; }
+  std::uint64_t size_bytes() const { return size_bytes_; }
+  /// The first bytes of the file (up to kSniffBytes), for content sniffing.
+  std::string_view head() const { return head_; }
+
+  /// Appends bytes; kServiceUnavailable when the staging quota is exhausted.
+  /// Throws std::system_error on an I/O failure.
+  tl::expected<void, Error> write(std::string_view bytes);
+  /// fsyncs and closes the file. Blocking: call from a worker thread, never a network thread.
+  void sync_and_close();
+  /// The file now belongs to a (possibly committed) registration: do not delete it on destruction.
+  void keep();
+
+ private:
+  friend class StagingArea;
+  StagedFile(StagingArea& area, std::string key, int fd);
+
+  StagingArea* area_;
+  std::string key_;
+  int fd_;
+  std::uint64_t size_bytes_ = 0;
+  std::string head_;
+  bool kept_ = false;
+};
+
+/// The staging directory: where uploads land before the registration that owns them commits.
+/// Tracks the bytes it holds so a flood of uploads cannot fill the disk.
+class StagingArea final {
+ public:
+  explicit StagingArea(StagingConfig config);
+
+  /// Creates the directory if missing; throws when it cannot be created or written.
+  void prepare();
+  StagedFile create();
+  std::filesystem::path path_of(std::string_view key) const;
+  /// Removes a staged file (e.g. after a failed registration). Missing files are fine.
+  void remove(std::string_view key);
+  /// Forgets `bytes` from the quota once a staged file has left staging (promoted or deleted).
+  void release(std::uint64_t bytes);
+  std::uint64_t staged_bytes() const { return staged_bytes_.load(); }
+  const std::filesystem::path& directory() const { return config_.directory; }
+  /// fsyncs the staging directory so that renames and creations in it are durable.
+  void sync_directory() const;
+
+ private:
+  friend class StagedFile;
+  bool reserve(std::uint64_t bytes);
+
+  StagingConfig config_;
+  std::atomic<std::uint64_t> staged_bytes_{0};
+};
+
+}  // namespace teamreg::files

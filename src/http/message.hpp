@@ -1,0 +1,68 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tl/expected.hpp>
+#include <utility>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace teamreg::http {
+
+/// A request as the handlers see it: headers parsed, body (for ordinary routes) read whole
+/// within a small limit. Upload routes get their body streamed through an UploadSink instead.
+struct Request {
+  std::string method;
+  std::string target;
+  std::string path;
+  std::string query;
+  std::vector<std::pair<std::string, std::string>> headers;  ///< names lower-cased
+  std::string body;
+  std::string client_address;
+  std::string request_id;
+  std::map<std::string, std::string> path_params;
+
+  std::optional<std::string_view> header(std::string_view lower_name) const;
+  /// The decoded value of a query parameter, if present.
+  std::optional<std::string> query_param(std::string_view name) const;
+};
+
+struct Response {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string file_path;  ///< when set, the body is streamed from this file instead of `body`
+};
+
+Response json_response(unsigned status, std::string body);
+/// The one error shape; adds Retry-After for 429/503.
+Response error_response(const Error& error, std::string_view request_id);
+
+/// Delivers a response; may be called from any thread, exactly once.
+using Responder = std::function<void(Response)>;
+
+/// Ordinary handler: runs on the blocking worker pool (it may do database I/O).
+using Handler = std::function<Response(const Request&)>;
+
+/// Receives a streamed request body (a multipart upload). on_body runs on a network thread and
+/// must not block beyond buffered file writes; on_complete must hand slow work (fsync, database)
+/// to a worker and answer through the Responder.
+class UploadSink {
+ public:
+  virtual ~UploadSink() = default;
+  virtual tl::expected<void, Error> on_body(std::string_view bytes) = 0;
+  virtual void on_complete(Responder respond) = 0;
+};
+
+/// Decides, from the headers alone, whether an upload may start (media type, rate limit,
+/// capacity); an Error is answered at once and the connection closed.
+using UploadHandler =
+    std::function<tl::expected<std::unique_ptr<UploadSink>, Error>(const Request&)>;
+
+}  // namespace teamreg::http

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/message.hpp"
+
+namespace teamreg::http {
+
+/// Maps method + path to a handler. Patterns are literal segments or `{name}` placeholders,
+/// e.g. `/api/teams/{team_id}`; captured segments land in Request::path_params.
+class Router final {
+ public:
+  struct Match {
+    const Handler* handler = nullptr;
+    const UploadHandler* upload = nullptr;
+    std::string pattern;  ///< for logs and metrics: never the raw path (it may hold personal data)
+    bool method_mismatch = false;  ///< the path exists, but not for this method
+  };
+
+  void add(std::string method, std::string pattern, Handler handler);
+  void add_upload(std::string method, std::string pattern, UploadHandler handler);
+  /// Fills request.path_params on a match.
+  Match match(Request& request) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    Handler handler;
+    UploadHandler upload;
+  };
+  std::vector<Route> routes_;
+};
+
+}  // namespace teamreg::http

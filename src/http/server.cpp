@@ -1,0 +1,458 @@
+#include "http/server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <optional>
+#include <thread>
+
+#include "core/uuid.hpp"
+
+namespace teamreg::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kBodyChunkBytes = 64 * 1024;
+constexpr std::string_view kAllowMethods = "GET, POST, PUT, DELETE, OPTIONS";
+constexpr std::string_view kAllowHeaders =
+    "Content-Type, Idempotency-Key, Authorization, X-Request-ID";
+constexpr std::string_view kExposeHeaders = "X-Request-ID, Idempotent-Replayed, Retry-After";
+
+/// A client's X-Request-ID is echoed only when it is short and plain, so it is safe in logs.
+bool sane_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.';
+  });
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  Impl(ServerConfig config, const Router& router, WorkerPool& workers,
+       std::function<void(const AccessRecord&)> on_access)
+      : config_(std::move(config)),
+        router_(router),
+        workers_(workers),
+        on_access_(std::move(on_access)),
+        ioc_(config_.io_threads),
+        acceptor_(ioc_),
+        signals_(ioc_, SIGTERM, SIGINT),
+        drain_timer_(ioc_) {}
+
+  std::uint16_t listen() {
+    const tcp::endpoint endpoint(asio::ip::make_address(config_.host), config_.port);
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+    return acceptor_.local_endpoint().port();
+  }
+
+  void run() {
+    signals_.async_wait([this](const beast::error_code& ec, int signal) {
+      if (!ec) {
+        spdlog::info("shutdown requested signal={}", signal);
+        begin_stop();
+      }
+    });
+    accept();
+    std::vector<std::thread> threads;
+    for (int i = 1; i < config_.io_threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+    ioc_.run();
+    for (auto& t : threads) t.join();
+  }
+
+  void stop() {
+    asio::post(ioc_, [this] { begin_stop(); });
+  }
+
+  const ServerConfig& config() const { return config_; }
+  const Router& router() const { return router_; }
+  WorkerPool& workers() { return workers_; }
+  bool draining() const { return draining_.load(); }
+  void request_started() { ++in_flight_; }
+  void request_finished() { --in_flight_; }
+  void access(const AccessRecord& record) {
+    if (on_access_) on_access_(record);
+  }
+
+  /// CORS headers for a response to a request with this Origin (may be empty).
+  std::optional<std::string> allowed_origin(std::string_view origin) const {
+    for (const auto& allowed : config_.cors_origins) {
+      if (allowed == "*") return std::string("*");
+      if (!origin.empty() && allowed == origin) return std::string(origin);
+    }
+    return std::nullopt;
+  }
+
+ private:
+  void accept();
+
+  void begin_stop() {
+    if (draining_.exchange(true)) return;
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+    signals_.cancel(ignored);
+    deadline_ = Clock::now() + config_.shutdown_grace;
+    wait_for_drain();
+  }
+
+  void wait_for_drain() {
+    if (in_flight_.load() == 0 || Clock::now() >= deadline_) {
+      if (in_flight_.load() != 0) {
+        spdlog::warn("shutdown grace elapsed in_flight={}", in_flight_.load());
+      }
+      ioc_.stop();
+      return;
+    }
+    drain_timer_.expires_after(std::chrono::milliseconds(50));
+    drain_timer_.async_wait([this](const beast::error_code&) { wait_for_drain(); });
+  }
+
+  ServerConfig config_;
+  const Router& router_;
+  WorkerPool& workers_;
+  std::function<void(const AccessRecord&)> on_access_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  asio::steady_timer drain_timer_;
+  std::atomic<bool> draining_{false};
+  std::atomic<int> in_flight_{0};
+  Clock::time_point deadline_{};
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Server::Impl& server)
+      : stream_(std::move(socket)), server_(server) {}
+
+  void start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+  }
+
+ private:
+  const ServerConfig& config() const { return server_.config(); }
+
+  void read_header() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(config().max_header_bytes));
+    parser_->body_limit(config().max_upload_bytes);
+    request_ = Request{};
+    match_ = Router::Match{};
+    sink_.reset();
+    close_after_ = false;
+    answered_ = false;
+    stream_.expires_after(config().header_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                               self->on_header(ec);
+                             });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) {
+      if (ec == bhttp::error::header_limit) {
+        begin_request();
+        close_after_ = true;
+        respond(error_response(Error{ErrorCode::kBadRequest, "Request headers are too large",
+                                     {}, {}},
+                               request_.request_id),
+                431);
+        return;
+      }
+      if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
+          ec != asio::error::connection_reset && ec != asio::error::eof &&
+          ec != asio::error::operation_aborted) {
+        begin_request();
+        close_after_ = true;
+        respond(error_response(Error{ErrorCode::kBadRequest, "Malformed HTTP request", {}, {}},
+                               request_.request_id));
+        return;
+      }
+      close();
+      return;
+    }
+    begin_request();
+    const auto& header = parser_->get();
+    request_.method = std::string(header.method_string());
+    request_.target = std::string(header.target());
+    const auto question = request_.target.find('?');
+    request_.path = request_.target.substr(0, question);
+    if (question != std::string::npos) request_.query = request_.target.substr(question + 1);
+    for (const auto& field : header) {
+      request_.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+    }
+    const auto client_id = request_.header("x-request-id");
+    request_.request_id =
+        client_id && sane_request_id(*client_id) ? std::string(*client_id) : random_uuid();
+
+    if (request_.method == "OPTIONS") {
+      // Preflights are answered here, before any limit, so CORS never fails for a browser.
+      route_ = "preflight";
+      if (!parser_->is_done()) close_after_ = true;
+      Response preflight;
+      preflight.status = 204;
+      preflight.content_type.clear();
+      preflight.headers.emplace_back("Access-Control-Allow-Methods", std::string(kAllowMethods));
+      preflight.headers.emplace_back("Access-Control-Allow-Headers", std::string(kAllowHeaders));
+      preflight.headers.emplace_back("Access-Control-Max-Age", "600");
+      respond(std::move(preflight));
+      return;
+    }
+
+    match_ = server_.router().match(request_);
+    route_ = match_.pattern.empty() ? "unmatched" : match_.pattern;
+    if (match_.upload != nullptr) {
+      auto sink = (*match_.upload)(request_);
+      if (!sink) {
+        if (!parser_->is_done()) close_after_ = true;
+        respond(error_response(sink.error(), request_.request_id));
+        return;
+      }
+      sink_ = std::move(*sink);
+    } else if (parser_->content_length() &&
+               *parser_->content_length() > config().max_small_body_bytes) {
+      close_after_ = true;
+      respond(error_response(Error{ErrorCode::kPayloadTooLarge, "Request body is too large", {}, {}},
+                             request_.request_id));
+      return;
+    }
+    read_body();
+  }
+
+  void begin_request() {
+    started_ = Clock::now();
+    request_.request_id = random_uuid();
+    server_.request_started();
+    answered_ = false;
+  }
+
+  void read_body() {
+    if (parser_->is_done()) {
+      on_body_done();
+      return;
+    }
+    if (Clock::now() - started_ > config().body_total_timeout) {
+      close_after_ = true;
+      respond(error_response(Error{ErrorCode::kBadRequest, "Request body took too long", {}, {}},
+                             request_.request_id),
+              408);
+      return;
+    }
+    parser_->get().body().data = chunk_.data();
+    parser_->get().body().size = chunk_.size();
+    stream_.expires_after(config().body_idle_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->on_body_read(ec);
+                      });
+  }
+
+  void on_body_read(beast::error_code ec) {
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec == bhttp::error::body_limit) {
+      close_after_ = true;
+      sink_.reset();
+      respond(error_response(Error{ErrorCode::kPayloadTooLarge,
+                                   "Request body exceeds the maximum allowed size", {}, {}},
+                             request_.request_id));
+      return;
+    }
+    if (ec) {
+      // The client went away or stalled: drop the upload (its sink deletes staged files).
+      if (ec == beast::error::timeout) {
+        spdlog::info("body read timed out request_id={}", request_.request_id);
+      }
+      sink_.reset();
+      finish_without_response();
+      return;
+    }
+    const std::size_t got = chunk_.size() - parser_->get().body().size;
+    if (got > 0) {
+      const std::string_view bytes(chunk_.data(), got);
+      if (sink_) {
+        if (auto ok = sink_->on_body(bytes); !ok) {
+          close_after_ = true;
+          sink_.reset();
+          respond(error_response(ok.error(), request_.request_id));
+          return;
+        }
+      } else {
+        if (request_.body.size() + got > config().max_small_body_bytes) {
+          close_after_ = true;
+          respond(error_response(
+              Error{ErrorCode::kPayloadTooLarge, "Request body is too large", {}, {}},
+              request_.request_id));
+          return;
+        }
+        request_.body.append(bytes);
+      }
+    }
+    read_body();
+  }
+
+  void on_body_done() {
+    stream_.expires_never();
+    auto self = shared_from_this();
+    Responder responder = [self](Response response) {
+      asio::post(self->stream_.get_executor(),
+                 [self, response = std::move(response)]() mutable {
+                   self->respond(std::move(response));
+                 });
+    };
+    if (sink_) {
+      sink_->on_complete(std::move(responder));
+      return;
+    }
+    if (match_.handler == nullptr) {
+      const Error error = match_.method_mismatch
+                              ? Error{ErrorCode::kMethodNotAllowed, "Method not allowed", {}, {}}
+                              : Error{ErrorCode::kNotFound, "No such route", {}, {}};
+      respond(error_response(error, request_.request_id));
+      return;
+    }
+    const Handler* handler = match_.handler;
+    auto request = std::make_shared<Request>(request_);
+    const bool posted = server_.workers().try_post([handler, request, responder] {
+      Response response;
+      try {
+        response = (*handler)(*request);
+      } catch (const std::exception& e) {
+        spdlog::error("handler failed request_id={} error=\"{}\"", request->request_id, e.what());
+        response = error_response(
+            Error{ErrorCode::kServiceUnavailable, "The service is temporarily unavailable", {}, {}},
+            request->request_id);
+      }
+      responder(std::move(response));
+    });
+    if (!posted) {
+      respond(error_response(Error{ErrorCode::kServiceUnavailable, "The server is busy", {}, {}},
+                             request_.request_id));
+    }
+  }
+
+  void respond(Response response, unsigned status_override = 0) {
+    if (answered_) return;
+    answered_ = true;
+    const unsigned status = status_override != 0 ? status_override : response.status;
+    const bool keep_alive = !close_after_ && !server_.draining() && parser_ &&
+                            parser_->is_header_done() && parser_->get().keep_alive();
+    auto message = std::make_shared<bhttp::response<bhttp::string_body>>();
+    message->version(11);
+    message->result(static_cast<bhttp::status>(status));
+    message->set(bhttp::field::server, "teamreg");
+    if (!response.content_type.empty()) {
+      message->set(bhttp::field::content_type, response.content_type);
+    }
+    message->set("X-Request-ID", request_.request_id);
+    const auto origin = request_.header("origin");
+    if (auto allowed = server_.allowed_origin(origin ? *origin : std::string_view{})) {
+      message->set(bhttp::field::access_control_allow_origin, *allowed);
+      message->set(bhttp::field::access_control_expose_headers, kExposeHeaders);
+      if (*allowed != "*") message->set(bhttp::field::vary, "Origin");
+    }
+    for (const auto& [name, value] : response.headers) message->set(name, value);
+    message->body() = std::move(response.body);
+    message->keep_alive(keep_alive);
+    message->prepare_payload();
+    bytes_out_ = message->body().size();
+    status_ = status;
+    stream_.expires_after(std::chrono::seconds(30));
+    bhttp::async_write(stream_, *message,
+                       [self = shared_from_this(), message, keep_alive](beast::error_code ec,
+                                                                         std::size_t) {
+                         self->on_write(ec, keep_alive);
+                       });
+  }
+
+  void on_write(beast::error_code ec, bool keep_alive) {
+    log_access();
+    server_.request_finished();
+    if (ec || !keep_alive) {
+      close();
+      return;
+    }
+    read_header();
+  }
+
+  void finish_without_response() {
+    status_ = 499;  // nginx's "client closed request": logged, never sent
+    bytes_out_ = 0;
+    log_access();
+    server_.request_finished();
+    close();
+  }
+
+  void log_access() {
+    AccessRecord record{request_.request_id, request_.method, route_, status_, bytes_out_,
+                        std::chrono::duration<double, std::milli>(Clock::now() - started_).count()};
+    server_.access(record);
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  Server::Impl& server_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
+  std::array<char, kBodyChunkBytes> chunk_{};
+  Request request_;
+  Router::Match match_;
+  std::string route_;
+  std::unique_ptr<UploadSink> sink_;
+  Clock::time_point started_{};
+  bool close_after_ = false;
+  bool answered_ = false;
+  unsigned status_ = 0;
+  std::uint64_t bytes_out_ = 0;
+};
+
+}  // namespace
+
+void Server::Impl::accept() {
+  acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (!acceptor_.is_open()) return;
+      spdlog::warn("accept failed error=\"{}\"", ec.message());
+    } else {
+      std::make_shared<Session>(std::move(socket), *this)->start();
+    }
+    accept();
+  });
+}
+
+Server::Server(ServerConfig config, const Router& router, WorkerPool& workers,
+               std::function<void(const AccessRecord&)> on_access)
+    : impl_(std::make_unique<Impl>(std::move(config), router, workers, std::move(on_access))) {}
+
+Server::~Server() = default;
+
+std::uint16_t Server::listen() { return impl_->listen(); }
+void Server::run() { impl_->run(); }
+void Server::stop() { impl_->stop(); }
+
+}  // namespace teamreg::http

@@ -1,0 +1,30 @@
+#include "ids/team_id.hpp"
+
+#include <charconv>
+#include <fmt/format.h>
+
+namespace teamreg::ids {
+
+std::string format_team_id(const SequenceFormat& format, std::int64_t number) {
+  return fmt::format("{}-{:0{}d}", format.prefix, number, format.min_width);
+}
+
+std::optional<std::int64_t> parse_team_number(const SequenceFormat& format,
+                                              std::string_view team_id) {
+  if (team_id.size() <= format.prefix.size() + 1 || !team_id.starts_with(format.prefix) ||
+      team_id[format.prefix.size()] != '-') {
+    return std::nullopt;
+  }
+  const std::string_view digits = team_id.substr(format.prefix.size() + 1);
+  if (digits.size() > 18) return std::nullopt;
+  std::int64_t number = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || number < 0) return std::nullopt;
+  return number;
+}
+
+std::string format_player_id(std::string_view team_id, int position) {
+  return fmt::format("{}-P{:02d}", team_id, position);
+}
+
+}  // namespace teamreg::ids

@@ -1,0 +1,127 @@
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "app/app.hpp"
+#include "app/config.hpp"
+
+namespace {
+
+/// Flags shared by every subcommand that opens the database.
+void add_common_options(CLI::App& command, teamreg::app::AppConfig& config) {
+  command.add_option("--database", config.database,
+                     "SQLite file path or postgresql:// URL (default: <data-dir>/teamreg.db)")
+      ->envname("TEAMREG_DATABASE");
+  command.add_option("--data-dir", config.data_dir, "Directory for the database and documents")
+      ->envname("TEAMREG_DATA_DIR")
+      ->capture_default_str();
+  command.add_option("--id-prefix", config.id_format.prefix, "Team ID prefix")
+      ->envname("TEAMREG_ID_PREFIX")
+      ->capture_default_str();
+  command.add_option("--id-width", config.id_format.min_width, "Minimum digits of a team number")
+      ->envname("TEAMREG_ID_WIDTH")
+      ->capture_default_str();
+  command.add_option("--log-level", config.log_level, "trace, debug, info, warn, error")
+      ->envname("TEAMREG_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  teamreg::app::AppConfig config;
+  CLI::App cli{"teamreg: tournament team registration with gapless sequential team IDs"};
+  cli.require_subcommand(1);
+
+  auto* serve = cli.add_subcommand("serve", "Run the HTTP server");
+  add_common_options(*serve, config);
+  auto& rules = config.registration.rules;
+  serve->add_option("--listen", config.listen, "HOST:PORT to listen on (port 0 = any free port)")
+      ->envname("TEAMREG_LISTEN")
+      ->capture_default_str();
+  serve->add_option("--min-players", rules.min_players, "Fewest players per team")
+      ->envname("TEAMREG_MIN_PLAYERS")
+      ->capture_default_str();
+  serve->add_option("--max-players", rules.max_players, "Most players per team")
+      ->envname("TEAMREG_MAX_PLAYERS")
+      ->capture_default_str();
+  serve->add_option("--teams-per-church", config.registration.teams_per_church,
+                    "Most non-rejected teams per church")
+      ->envname("TEAMREG_TEAMS_PER_CHURCH")
+      ->capture_default_str();
+  serve->add_option("--max-file-bytes", config.registration.form.max_file_bytes,
+                    "Largest accepted document")
+      ->envname("TEAMREG_MAX_FILE_BYTES")
+      ->capture_default_str();
+  serve->add_flag("--require-payment-receipt", rules.require_payment_receipt,
+                  "payment_receipt is required")
+      ->envname("TEAMREG_REQUIRE_PAYMENT_RECEIPT");
+  serve->add_flag("--require-group-photo", rules.require_group_photo, "group_photo is required")
+      ->envname("TEAMREG_REQUIRE_GROUP_PHOTO");
+  serve->add_flag("--require-player-documents", rules.require_player_documents,
+                  "each player's aadhar and subscription files are required")
+      ->envname("TEAMREG_REQUIRE_PLAYER_DOCUMENTS");
+  serve->add_option("--rate-limit", config.rate_limit_per_minute,
+                    "Registrations per minute per client address (0 = off)")
+      ->envname("TEAMREG_RATE_LIMIT")
+      ->capture_default_str();
+  serve->add_option("--max-concurrent-uploads", config.registration.max_concurrent_uploads,
+                    "Uploads in progress at once; more get 503")
+      ->envname("TEAMREG_MAX_CONCURRENT_UPLOADS")
+      ->capture_default_str();
+  serve->add_option("--max-staged-bytes", config.max_staged_bytes,
+                    "Bytes of uploads held in staging at once; more get 503")
+      ->envname("TEAMREG_MAX_STAGED_BYTES")
+      ->capture_default_str();
+  int staging_ttl = static_cast<int>(config.staging_ttl.count());
+  serve->add_option("--staging-ttl", staging_ttl,
+                    "Seconds after which an unreferenced staged upload is deleted")
+      ->envname("TEAMREG_STAGING_TTL")
+      ->capture_default_str();
+  int sweep_interval = static_cast<int>(config.sweep_interval.count());
+  serve->add_option("--sweep-interval", sweep_interval, "Seconds between staging sweeps")
+      ->envname("TEAMREG_SWEEP_INTERVAL")
+      ->capture_default_str();
+  std::string cors = "*";
+  serve->add_option("--cors-origins", cors, "Allowed CORS origins, comma-separated, or *")
+      ->envname("TEAMREG_CORS_ORIGINS")
+      ->capture_default_str();
+  serve->add_option("--worker-threads", config.worker_threads, "Threads for blocking work")
+      ->envname("TEAMREG_WORKER_THREADS")
+      ->capture_default_str();
+
+  auto* migrate = cli.add_subcommand("migrate", "Apply database migrations and exit");
+  add_common_options(*migrate, config);
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+
+  config.staging_ttl = std::chrono::seconds(staging_ttl);
+  config.sweep_interval = std::chrono::seconds(sweep_interval);
+  config.server.cors_origins.clear();
+  for (std::size_t start = 0; start <= cors.size();) {
+    const std::size_t comma = std::min(cors.find(',', start), cors.size());
+    std::string origin = cors.substr(start, comma - start);
+    origin.erase(0, origin.find_first_not_of(' '));
+    origin.erase(origin.find_last_not_of(' ') + 1);
+    if (!origin.empty()) config.server.cors_origins.push_back(origin);
+    start = comma + 1;
+  }
+  if (const std::string problem = teamreg::app::finalize(config); !problem.empty()) {
+    std::cerr << "teamreg: invalid configuration: " << problem << "\n";
+    return 2;
+  }
+  try {
+    if (*serve) return teamreg::app::serve(config);
+    if (*migrate) return teamreg::app::migrate(config);
+  } catch (const std::exception& e) {
+    std::cerr << "teamreg: fatal: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,335 @@
+#include "registration/service.hpp"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "core/uuid.hpp"
+
+namespace teamreg {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool valid_idempotency_key(std::string_view key) {
+  return !key.empty() && key.size() <= 255 &&
+         std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x21 && c <= 0x7E; });
+}
+
+Error busy(std::string_view what) {
+  return Error{ErrorCode::kServiceUnavailable,
+               "The server is busy; please retry shortly",
+               {},
+               std::string(what)};
+}
+
+/// Parses limit/offset: absent → fallback; present but not a number in range → error.
+tl::expected<int, Error> int_param(const http::Request& request, std::string_view name,
+                                   int fallback, int min, int max) {
+  const auto raw = request.query_param(name);
+  if (!raw) return fallback;
+  int value = 0;
+  const auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), value);
+  if (ec != std::errc{} || end != raw->data() + raw->size() || value < min || value > max) {
+    return tl::unexpected(Error{ErrorCode::kValidationFailed,
+                                fmt::format("{} must be a number from {} to {}", name, min, max),
+                                std::string(name),
+                                {}});
+  }
+  return value;
+}
+
+}  // namespace
+
+/// One registration request in progress. Releases its admission slot and its Idempotency-Key
+/// when the last reference goes, whatever the outcome.
+struct RegistrationService::Upload {
+  Upload(RegistrationService& service_in, std::string request_id_in, std::string key_in,
+         std::string boundary)
+      : service(service_in),
+        request_id(std::move(request_id_in)),
+        idempotency_key(std::move(key_in)),
+        reader(service.staging_, service.config_.form),
+        parser(std::move(boundary), service.config_.multipart, reader) {}
+  Upload(const Upload&) = delete;
+  Upload& operator=(const Upload&) = delete;
+  ~Upload() {
+    --service.active_uploads_;
+    release_key();
+  }
+
+  /// Called before answering, so that a client retrying the moment it has its answer finds
+  /// the key free (and gets the stored response) rather than 409.
+  void release_key() {
+    if (idempotency_key.empty()) return;
+    const std::lock_guard lock(service.keys_mutex_);
+    service.keys_in_flight_.erase(idempotency_key);
+    idempotency_key.clear();
+  }
+
+  RegistrationService& service;
+  std::string request_id;
+  std::string idempotency_key;
+  FormReader reader;
+  http::MultipartParser parser;
+  std::vector<files::StagedFile> files;
+  Clock::time_point started = Clock::now();
+};
+
+class RegistrationService::Sink final : public http::UploadSink {
+ public:
+  explicit Sink(std::shared_ptr<Upload> upload) : upload_(std::move(upload)) {}
+
+  tl::expected<void, Error> on_body(std::string_view bytes) override {
+    return upload_->parser.feed(bytes);
+  }
+
+  void on_complete(http::Responder respond) override {
+    if (auto done = upload_->parser.finish(); !done) {
+      respond(http::error_response(done.error(), upload_->request_id));
+      return;
+    }
+    upload_->service.process(std::move(upload_), std::move(respond));
+  }
+
+ private:
+  std::shared_ptr<Upload> upload_;
+};
+
+RegistrationService::RegistrationService(RegistrationConfig config, files::StagingArea& staging,
+                                         files::BlobStore& blobs, storage::Store& store,
+                                         Committer& committer, WorkerPool& workers,
+                                         http::RateLimiter& rate_limiter,
+                                         RegistrationEvents events)
+    : config_(std::move(config)),
+      staging_(staging),
+      blobs_(blobs),
+      store_(store),
+      committer_(committer),
+      workers_(workers),
+      rate_limiter_(rate_limiter),
+      events_(std::move(events)) {}
+
+void RegistrationService::add_routes(http::Router& router) {
+  auto upload = [this](const http::Request& request) { return begin(request); };
+  router.add_upload("POST", "/api/register/team", upload);
+  router.add_upload("POST", "/register/team", upload);
+  router.add("GET", "/api/teams", [this](const http::Request& r) { return list_teams(r); });
+  router.add("GET", "/api/teams/{team_id}",
+             [this](const http::Request& r) { return team_detail(r); });
+  router.add("GET", "/api/churches/availability",
+             [this](const http::Request& r) { return church_availability(r); });
+}
+
+tl::expected<std::unique_ptr<http::UploadSink>, Error> RegistrationService::begin(
+    const http::Request& request) {
+  const auto content_type = request.header("content-type");
+  auto boundary = http::multipart_boundary(content_type ? *content_type : std::string_view{});
+  if (!boundary) return tl::unexpected(boundary.error());
+
+  std::string key;
+  if (const auto raw_key = request.header("idempotency-key")) {
+    if (!valid_idempotency_key(*raw_key)) {
+      return tl::unexpected(validation_error(
+          "Idempotency-Key", "Idempotency-Key must be 1 to 255 visible ASCII characters"));
+    }
+    key = std::string(*raw_key);
+  }
+  if (!rate_limiter_.allow(request.client_address)) {
+    return tl::unexpected(Error{ErrorCode::kRateLimited,
+                                "Too many registrations from this address; please retry later",
+                                {},
+                                {}});
+  }
+  if (++active_uploads_ > config_.max_concurrent_uploads) {
+    --active_uploads_;
+    return tl::unexpected(busy("concurrent upload cap reached"));
+  }
+  if (!key.empty()) {
+    const std::lock_guard lock(keys_mutex_);
+    if (!keys_in_flight_.insert(key).second) {
+      --active_uploads_;
+      return tl::unexpected(Error{ErrorCode::kIdempotencyKeyInUse,
+                                  "A request with this Idempotency-Key is still being processed",
+                                  "Idempotency-Key",
+                                  {}});
+    }
+  }
+  // From here on the Upload owns the slot and the key and gives both back when it ends.
+  auto upload =
+      std::make_shared<Upload>(*this, request.request_id, std::move(key), std::move(*boundary));
+  return std::make_unique<Sink>(std::move(upload));
+}
+
+void RegistrationService::process(std::shared_ptr<Upload> upload, http::Responder respond) {
+  const bool posted = workers_.try_post([this, upload, respond]() mutable {
+    const auto fail = [&](const Error& error) {
+      upload->release_key();
+      if (!error.log_detail.empty()) {
+        spdlog::warn("registration failed request_id={} error_code={} detail=\"{}\"",
+                     upload->request_id, error_code_name(error.code), error.log_detail);
+      }
+      respond(http::error_response(error, upload->request_id));
+    };
+    try {
+      upload->files = upload->reader.take_files();
+      auto registration = validate_registration(upload->reader.form(), config_.rules);
+      if (!registration) return fail(registration.error());
+      // Durable before the commit that references them: a 201 must never point at a file a power
+      // cut could lose. This is the slow part, and it happens outside any database lock.
+      for (auto& file : upload->files) file.sync_and_close();
+      if (!upload->files.empty()) staging_.sync_directory();
+
+      registration->request_uuid = random_uuid();
+      registration->request_id = upload->request_id;
+      if (!upload->idempotency_key.empty()) {
+        registration->idempotency_key = upload->idempotency_key;
+        registration->idempotency_fingerprint = upload->reader.fingerprint();
+        if (auto stored = store_.find_idempotent(upload->idempotency_key)) {
+          if (stored->fingerprint != registration->idempotency_fingerprint) {
+            return fail(Error{ErrorCode::kIdempotencyKeyReused,
+                              "This Idempotency-Key was already used with a different request",
+                              "Idempotency-Key",
+                              {}});
+          }
+          if (events_.replayed) events_.replayed();
+          upload->release_key();
+          http::Response replay = http::json_response(stored->status, std::move(stored->body));
+          replay.headers.emplace_back("Idempotent-Replayed", "true");
+          return respond(std::move(replay));
+        }
+      }
+      const auto player_count = registration->players.size();
+      const bool queued = committer_.submit(
+          std::move(*registration),
+          [this, upload, respond, player_count](storage::CommitOutcome outcome) mutable {
+            upload->release_key();
+            if (auto* committed = std::get_if<storage::Committed>(&outcome)) {
+              for (auto& file : upload->files) file.keep();
+              const double ms =
+                  std::chrono::duration<double, std::milli>(Clock::now() - upload->started)
+                      .count();
+              spdlog::info("team registered team_id={} players={} request_id={} ms={:.1f}",
+                           committed->team_id, player_count, upload->request_id, ms);
+              if (events_.registered) events_.registered(ms);
+              respond(http::json_response(201, std::move(committed->body)));
+              promote(std::move(upload->files));
+            } else if (auto* replayed = std::get_if<storage::Replayed>(&outcome)) {
+              if (events_.replayed) events_.replayed();
+              http::Response replay = http::json_response(replayed->status, replayed->body);
+              replay.headers.emplace_back("Idempotent-Replayed", "true");
+              respond(std::move(replay));
+            } else {
+              const auto& error = std::get<Error>(outcome);
+              if (!error.log_detail.empty()) {
+                spdlog::warn("registration not committed request_id={} error_code={} detail=\"{}\"",
+                             upload->request_id, error_code_name(error.code), error.log_detail);
+              }
+              respond(http::error_response(error, upload->request_id));
+            }
+          });
+      if (!queued) return fail(busy("commit queue full"));
+    } catch (const std::exception& e) {
+      fail(Error{ErrorCode::kServiceUnavailable,
+                 "The registration could not be processed right now; nothing was stored",
+                 {},
+                 e.what()});
+    }
+  });
+  if (!posted) respond(http::error_response(busy("worker queue full"), upload->request_id));
+}
+
+void RegistrationService::promote(std::vector<files::StagedFile> files) {
+  struct Item {
+    std::string key;
+    std::uint64_t bytes;
+  };
+  std::vector<Item> items;
+  items.reserve(files.size());
+  for (const auto& file : files) items.push_back(Item{file.key(), file.size_bytes()});
+  files.clear();  // kept files: dropping the handles deletes nothing
+  // Off the committer thread. If this never runs (crash, full pool), the sweeper promotes them.
+  workers_.try_post([this, items = std::move(items)] {
+    for (const auto& item : items) {
+      try {
+        blobs_.promote(staging_.path_of(item.key), item.key);
+        staging_.release(item.bytes);
+      } catch (const std::exception& e) {
+        spdlog::warn("document promotion deferred to sweeper key={} error=\"{}\"", item.key,
+                     e.what());
+      }
+    }
+  });
+}
+
+http::Response RegistrationService::list_teams(const http::Request& request) {
+  const auto limit = int_param(request, "limit", 100, 1, 1000);
+  if (!limit) return http::error_response(limit.error(), request.request_id);
+  const auto offset = int_param(request, "offset", 0, 0, 1'000'000'000);
+  if (!offset) return http::error_response(offset.error(), request.request_id);
+  const storage::TeamPage page = store_.list_teams(*limit, *offset);
+  boost::json::array teams;
+  for (const auto& t : page.teams) {
+    teams.push_back(boost::json::object{{"team_id", t.team_id},
+                                        {"team_name", t.team_name},
+                                        {"church_name", t.church_name},
+                                        {"captain_name", t.captain_name},
+                                        {"registration_date", t.registration_date},
+                                        {"registration_status", t.status}});
+  }
+  const auto returned = teams.size();
+  return http::json_response(200, boost::json::serialize(boost::json::object{
+                                      {"success", true},
+                                      {"total_teams", page.total},
+                                      {"returned", returned},
+                                      {"teams", std::move(teams)},
+                                  }));
+}
+
+http::Response RegistrationService::team_detail(const http::Request& request) {
+  const auto team = store_.find_team(request.path_params.at("team_id"));
+  if (!team) {
+    return http::error_response(
+        Error{ErrorCode::kTeamNotFound, "Team not found", {}, {}}, request.request_id);
+  }
+  boost::json::array players;
+  for (const auto& p : team->players) {
+    players.push_back(
+        boost::json::object{{"player_id", p.player_id}, {"name", p.name}, {"role", p.role}});
+  }
+  const auto& t = team->summary;
+  return http::json_response(200, boost::json::serialize(boost::json::object{
+                                      {"success", true},
+                                      {"team_id", t.team_id},
+                                      {"team_name", t.team_name},
+                                      {"church_name", t.church_name},
+                                      {"captain_name", t.captain_name},
+                                      {"registration_date", t.registration_date},
+                                      {"registration_status", t.status},
+                                      {"players", std::move(players)},
+                                  }));
+}
+
+http::Response RegistrationService::church_availability(const http::Request& /*request*/) {
+  const auto churches = store_.church_counts();
+  boost::json::array list;
+  std::int64_t locked = 0;
+  for (const auto& c : churches) {
+    const bool is_locked = c.team_count >= config_.teams_per_church;
+    locked += is_locked ? 1 : 0;
+    list.push_back(boost::json::object{
+        {"church_name", c.church_name}, {"team_count", c.team_count}, {"locked", is_locked}});
+  }
+  const auto total = static_cast<std::int64_t>(churches.size());
+  return http::json_response(
+      200, boost::json::serialize(boost::json::object{
+               {"churches", std::move(list)},
+               {"summary", boost::json::object{{"total_churches", total},
+                                               {"locked_churches", locked},
+                                               {"available_churches", total - locked}}},
+           }));
+}
+
+}  // namespace teamreg

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "core/worker_pool.hpp"
+#include "files/blob_store.hpp"
+#include "files/staging.hpp"
+#include "http/message.hpp"
+#include "http/multipart.hpp"
+#include "http/rate_limiter.hpp"
+#include "http/router.hpp"
+#include "registration/committer.hpp"
+#include "registration/form_reader.hpp"
+#include "storage/store.hpp"
+
+namespace teamreg {
+
+struct RegistrationConfig {
+  RegistrationRules rules;
+  FormLimits form;
+  http::MultipartLimits multipart;
+  int teams_per_church = 2;
+  std::size_t max_concurrent_uploads = 64;
+};
+
+/// Observations the service reports (metrics); all optional.
+struct RegistrationEvents {
+  std::function<void(double ms)> registered;
+  std::function<void()> replayed;
+};
+
+/// POST /api/register/team end to end: admission (rate limit, capacity, Idempotency-Key), the
+/// streamed form, validation, the group-commit queue, and promotion of documents after commit.
+/// Also the public read routes.
+class RegistrationService final {
+ public:
+  RegistrationService(RegistrationConfig config, files::StagingArea& staging,
+                      files::BlobStore& blobs, storage::Store& store, Committer& committer,
+                      WorkerPool& workers, http::RateLimiter& rate_limiter,
+                      RegistrationEvents events = {});
+
+  void add_routes(http::Router& router);
+
+ private:
+  struct Upload;
+  friend struct Upload;
+  class Sink;
+
+  tl::expected<std::unique_ptr<http::UploadSink>, Error> begin(const http::Request& request);
+  void process(std::shared_ptr<Upload> upload, http::Responder respond);
+  void promote(std::vector<files::StagedFile> files);
+  http::Response list_teams(const http::Request& request);
+  http::Response team_detail(const http::Request& request);
+  http::Response church_availability(const http::Request& request);
+
+  RegistrationConfig config_;
+  files::StagingArea& staging_;
+  files::BlobStore& blobs_;
+  storage::Store& store_;
+  Committer& committer_;
+  WorkerPool& workers_;
+  http::RateLimiter& rate_limiter_;
+  RegistrationEvents events_;
+  std::atomic<std::size_t> active_uploads_{0};
+  std::mutex keys_mutex_;
+  std::set<std::string, std::less<>> keys_in_flight_;
+};
+
+}  // namespace teamreg

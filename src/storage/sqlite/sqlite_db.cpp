@@ -1,0 +1,127 @@
+#include "storage/sqlite/sqlite_db.hpp"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "storage/store.hpp"
+
+namespace teamreg::storage::sqlite {
+
+void throw_sqlite(sqlite3* db, int rc, std::string_view what) {
+  const int primary = rc & 0xFF;
+  const std::string message =
+      fmt::format("sqlite {} failed: {} ({})", what, sqlite3_errstr(rc),
+                  db != nullptr ? sqlite3_errmsg(db) : "no connection");
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED || primary == SQLITE_IOERR ||
+      primary == SQLITE_FULL || primary == SQLITE_CANTOPEN || primary == SQLITE_PROTOCOL) {
+    throw TransientError(message);
+  }
+  throw std::runtime_error(message);
+}
+
+Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
+  const int rc =
+      sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+  if (rc != SQLITE_OK) throw_sqlite(db_, rc, "prepare");
+}
+
+Statement::Statement(Statement&& other) noexcept
+    : db_(other.db_), stmt_(other.stmt_), constraint_failed_(other.constraint_failed_) {
+  other.stmt_ = nullptr;
+}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement& Statement::bind(int index, std::string_view text) {
+  const int rc = sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
+                                   SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) throw_sqlite(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+  const int rc = sqlite3_bind_int64(stmt_, index, value);
+  if (rc != SQLITE_OK) throw_sqlite(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+  const int rc = sqlite3_bind_null(stmt_, index);
+  if (rc != SQLITE_OK) throw_sqlite(db_, rc, "bind");
+  return *this;
+}
+
+bool Statement::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  if ((rc & 0xFF) == SQLITE_CONSTRAINT) {
+    constraint_failed_ = true;
+    sqlite3_reset(stmt_);
+    return false;
+  }
+  sqlite3_reset(stmt_);
+  throw_sqlite(db_, rc, "step");
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  constraint_failed_ = false;
+}
+
+std::string Statement::text(int column) const {
+  const auto* p = sqlite3_column_text(stmt_, column);
+  if (p == nullptr) return {};
+  return std::string(reinterpret_cast<const char*>(p),
+                     static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+}
+
+std::int64_t Statement::int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+bool Statement::is_null(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+Connection::Connection(const std::string& path) {
+  const int rc = sqlite3_open_v2(path.c_str(), &db_,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string message = fmt::format("cannot open SQLite database {}: {}", path,
+                                            db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory");
+    sqlite3_close(db_);
+    throw std::runtime_error(message);
+  }
+  sqlite3_busy_timeout(db_, 10000);
+  sqlite3_extended_result_codes(db_, 1);
+  // WAL lets readers run beside the one writer; synchronous=FULL makes every COMMIT an fsync of
+  // the WAL, so a 201 is only sent for a registration that survives power loss.
+  exec("PRAGMA journal_mode=WAL");
+  exec("PRAGMA synchronous=FULL");
+  exec("PRAGMA foreign_keys=ON");
+}
+
+Connection::~Connection() { sqlite3_close_v2(db_); }
+
+void Connection::exec(std::string_view sql) {
+  const std::string owned(sql);
+  const int rc = sqlite3_exec(db_, owned.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) throw_sqlite(db_, rc, "exec");
+}
+
+Transaction::Transaction(Connection& connection, bool immediate) : connection_(connection) {
+  connection_.exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+}
+
+Transaction::~Transaction() {
+  if (!done_) sqlite3_exec(connection_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void Transaction::commit() {
+  connection_.exec("COMMIT");
+  done_ = true;
+}
+
+}  // namespace teamreg::storage::sqlite

@@ -1,0 +1,411 @@
+#include "storage/sqlite/sqlite_store.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "core/clock.hpp"
+#include "registration/response.hpp"
+#include "registration/validation.hpp"
+#include "storage/migrations.hpp"
+
+namespace teamreg::storage::sqlite {
+namespace {
+
+constexpr std::chrono::hours kIdempotencyRetention{24};
+
+constexpr std::string_view kCreateMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
+constexpr std::string_view kSelectAppliedVersions = "SELECT version FROM schema_migrations";
+constexpr std::string_view kInsertMigration =
+    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)";
+constexpr std::string_view kInsertSequenceIfMissing =
+    "INSERT INTO id_sequences (name, prefix, min_width, last_number) VALUES (?1, ?2, ?3, 0) "
+    "ON CONFLICT (name) DO NOTHING";
+
+constexpr std::string_view kSelectIdempotency =
+    "SELECT fingerprint, status, body FROM idempotency_keys WHERE key = ?1 AND created_at > ?2";
+constexpr std::string_view kInsertIdempotency =
+    "INSERT INTO idempotency_keys (key, fingerprint, status, body, team_id, created_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+    "ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status,"
+    " body = excluded.body, team_id = excluded.team_id, created_at = excluded.created_at";
+constexpr std::string_view kDeleteOldIdempotency =
+    "DELETE FROM idempotency_keys WHERE created_at <= ?1";
+
+constexpr std::string_view kActiveEmailExists =
+    "SELECT 1 FROM teams WHERE captain_email = ?1 AND status <> 'rejected'";
+constexpr std::string_view kActiveTeamExists =
+    "SELECT 1 FROM teams WHERE team_key = ?1 AND captain_phone = ?2 AND status <> 'rejected'";
+constexpr std::string_view kActiveChurchCount =
+    "SELECT COUNT(*) FROM teams WHERE church_key = ?1 AND status <> 'rejected'";
+constexpr std::string_view kAllocateNumber =
+    "UPDATE id_sequences SET last_number = last_number + 1 WHERE name = ?1 "
+    "RETURNING prefix, min_width, last_number";
+constexpr std::string_view kInsertTeam =
+    "INSERT INTO teams (team_id, sequence_name, number, request_uuid, team_name, team_key,"
+    " church_name, church_key, captain_name, captain_phone, captain_email, captain_whatsapp,"
+    " vice_name, vice_phone, vice_email, vice_whatsapp, status, created_at, updated_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 'pending',"
+    " ?17, ?17)";
+constexpr std::string_view kInsertPlayer =
+    "INSERT INTO players (player_id, team_id, position, name, role) VALUES (?1, ?2, ?3, ?4, ?5)";
+constexpr std::string_view kInsertDocument =
+    "INSERT INTO documents (team_id, field, storage_key, content_type, size_bytes) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)";
+
+constexpr std::string_view kSelectSequence =
+    "SELECT prefix, min_width, last_number FROM id_sequences WHERE name = ?1";
+// The highest number among stored IDs of this prefix: the suffix must be all digits, so
+// foreign or hand-typed IDs (ICCT-X1, OTHER-009) do not disturb it.
+constexpr std::string_view kHighestIssued =
+    "SELECT COALESCE(MAX(CAST(substr(team_id, length(?1) + 2) AS INTEGER)), 0) FROM teams "
+    "WHERE substr(team_id, 1, length(?1) + 1) = ?1 || '-' "
+    "AND length(team_id) > length(?1) + 1 AND length(team_id) <= length(?1) + 19 "
+    "AND substr(team_id, length(?1) + 2) NOT GLOB '*[^0-9]*'";
+constexpr std::string_view kRaiseSequence =
+    "UPDATE id_sequences SET last_number = ?2 WHERE name = ?1 AND last_number < ?2";
+constexpr std::string_view kInsertAudit =
+    "INSERT INTO audit_log (at, actor, action, subject, from_value, to_value, detail) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+constexpr std::string_view kCountTeams = "SELECT COUNT(*) FROM teams";
+constexpr std::string_view kListTeams =
+    "SELECT team_id, number, team_name, church_name, captain_name, created_at, status "
+    "FROM teams ORDER BY sequence_name, number LIMIT ?1 OFFSET ?2";
+constexpr std::string_view kSelectTeam =
+    "SELECT team_id, number, team_name, church_name, captain_name, created_at, status,"
+    " captain_phone, captain_email, captain_whatsapp, vice_name, vice_phone, vice_email,"
+    " vice_whatsapp FROM teams WHERE team_id = ?1";
+constexpr std::string_view kSelectPlayers =
+    "SELECT player_id, position, name, role FROM players WHERE team_id = ?1 ORDER BY position";
+constexpr std::string_view kSelectDocuments =
+    "SELECT field, storage_key, content_type, size_bytes FROM documents WHERE team_id = ?1 "
+    "ORDER BY field";
+// Grouped by the normalised key so "St. Paul" and "st.  paul" count as one church.
+constexpr std::string_view kChurchCounts =
+    "SELECT MIN(church_name), COUNT(*) FROM teams WHERE status <> 'rejected' "
+    "GROUP BY church_key ORDER BY MIN(church_name)";
+constexpr std::string_view kDocumentKeyExists = "SELECT 1 FROM documents WHERE storage_key = ?1";
+
+std::string idempotency_cutoff() {
+  return iso8601_utc(std::chrono::system_clock::now() - kIdempotencyRetention);
+}
+
+}  // namespace
+
+class SqliteStore::ReaderLease final {
+ public:
+  ReaderLease(SqliteStore& store, std::unique_ptr<Connection> connection)
+      : store_(store), connection_(std::move(connection)) {}
+  ReaderLease(const ReaderLease&) = delete;
+  ReaderLease& operator=(const ReaderLease&) = delete;
+  ~ReaderLease() {
+    const std::lock_guard lock(store_.readers_mutex_);
+    store_.idle_readers_.push_back(std::move(connection_));
+  }
+  Connection& operator*() { return *connection_; }
+  Connection* operator->() { return connection_.get(); }
+
+ private:
+  SqliteStore& store_;
+  std::unique_ptr<Connection> connection_;
+};
+
+SqliteStore::SqliteStore(std::string path)
+    : path_(std::move(path)), writer_(std::make_unique<Connection>(path_)) {}
+
+SqliteStore::ReaderLease SqliteStore::reader() {
+  {
+    const std::lock_guard lock(readers_mutex_);
+    if (!idle_readers_.empty()) {
+      auto connection = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return ReaderLease(*this, std::move(connection));
+    }
+  }
+  return ReaderLease(*this, std::make_unique<Connection>(path_));
+}
+
+void SqliteStore::migrate(const std::string& sequence_name, const ids::SequenceFormat& format) {
+  const std::lock_guard lock(writer_mutex_);
+  Transaction tx(*writer_, /*immediate=*/true);
+  writer_->exec(kCreateMigrationsTable);
+  std::vector<std::int64_t> applied;
+  {
+    auto select = writer_->prepare(kSelectAppliedVersions);
+    while (select.step()) applied.push_back(select.int64(0));
+  }
+  for (const Migration& migration : sqlite_migrations()) {
+    if (std::find(applied.begin(), applied.end(), migration.version) != applied.end()) continue;
+    writer_->exec(migration.sql);
+    writer_->prepare(kInsertMigration)
+        .bind(1, migration.version)
+        .bind(2, migration.name)
+        .bind(3, now_iso8601())
+        .step();
+    spdlog::info("migration applied dialect=sqlite version={} name={}", migration.version,
+                 migration.name);
+  }
+  writer_->prepare(kInsertSequenceIfMissing)
+      .bind(1, sequence_name)
+      .bind(2, format.prefix)
+      .bind(3, format.min_width)
+      .step();
+  tx.commit();
+}
+
+std::vector<CommitOutcome> SqliteStore::commit_batch(std::span<const Registration> batch,
+                                                     const CommitRules& rules) {
+  const std::lock_guard lock(writer_mutex_);
+  std::vector<CommitOutcome> outcomes;
+  outcomes.reserve(batch.size());
+  Transaction tx(*writer_, /*immediate=*/true);
+  for (const Registration& registration : batch) {
+    // Each registration in its own savepoint: a failure rolls back only itself and its number.
+    writer_->exec("SAVEPOINT registration");
+    CommitOutcome outcome = commit_one(registration, rules);
+    if (std::holds_alternative<Committed>(outcome)) {
+      writer_->exec("RELEASE registration");
+    } else {
+      writer_->exec("ROLLBACK TO registration");
+      writer_->exec("RELEASE registration");
+      if (const auto* error = std::get_if<Error>(&outcome);
+          error != nullptr && !registration.idempotency_key.empty() &&
+          error->code != ErrorCode::kIdempotencyKeyReused) {
+        writer_->prepare(kInsertIdempotency)
+            .bind(1, registration.idempotency_key)
+            .bind(2, registration.idempotency_fingerprint)
+            .bind(3, static_cast<std::int64_t>(http_status(error->code)))
+            .bind(4, error_body(*error, registration.request_id))
+            .bind_null(5)
+            .bind(6, now_iso8601())
+            .step();
+      }
+    }
+    outcomes.push_back(std::move(outcome));
+  }
+  tx.commit();
+  return outcomes;
+}
+
+CommitOutcome SqliteStore::commit_one(const Registration& r, const CommitRules& rules) {
+  Connection& db = *writer_;
+  const std::string now = now_iso8601();
+  if (!r.idempotency_key.empty()) {
+    auto select = db.prepare(kSelectIdempotency);
+    select.bind(1, r.idempotency_key).bind(2, idempotency_cutoff());
+    if (select.step()) {
+      if (select.text(0) != r.idempotency_fingerprint) {
+        return Error{ErrorCode::kIdempotencyKeyReused,
+                     "This Idempotency-Key was already used with a different request",
+                     "Idempotency-Key",
+                     {}};
+      }
+      return Replayed{static_cast<unsigned>(select.int64(1)), select.text(2)};
+    }
+  }
+  if (db.prepare(kActiveEmailExists).bind(1, r.captain.email).step()) {
+    return Error{ErrorCode::kDuplicateCaptainEmail,
+                 "A team is already registered with this captain e-mail",
+                 "captain_email",
+                 {}};
+  }
+  if (db.prepare(kActiveTeamExists).bind(1, team_key(r.team_name)).bind(2, r.captain.phone).step()) {
+    return Error{ErrorCode::kDuplicateTeam,
+                 "A team with this name and captain phone is already registered",
+                 "team_name",
+                 {}};
+  }
+  const std::string church = church_key(r.church_name);
+  {
+    auto count = db.prepare(kActiveChurchCount);
+    count.bind(1, church).step();
+    if (count.int64(0) >= rules.teams_per_church) {
+      return Error{ErrorCode::kChurchLimitReached,
+                   fmt::format("Maximum {} teams already registered for this church",
+                               rules.teams_per_church),
+                   "church_name",
+                   {}};
+    }
+  }
+  auto allocate = db.prepare(kAllocateNumber);
+  if (!allocate.bind(1, rules.sequence_name).step()) {
+    throw std::runtime_error("sequence row missing: " + rules.sequence_name);
+  }
+  const ids::SequenceFormat format{allocate.text(0), static_cast<int>(allocate.int64(1))};
+  const std::int64_t number = allocate.int64(2);
+  const std::string team_id = ids::format_team_id(format, number);
+
+  auto team = db.prepare(kInsertTeam);
+  team.bind(1, team_id).bind(2, rules.sequence_name).bind(3, number).bind(4, r.request_uuid);
+  team.bind(5, r.team_name).bind(6, team_key(r.team_name)).bind(7, r.church_name).bind(8, church);
+  team.bind(9, r.captain.name).bind(10, r.captain.phone).bind(11, r.captain.email);
+  team.bind(12, r.captain.whatsapp).bind(13, r.vice.name).bind(14, r.vice.phone);
+  team.bind(15, r.vice.email).bind(16, r.vice.whatsapp).bind(17, now);
+  team.step();
+  if (team.constraint_failed()) {
+    // The checks above run under the write lock, so this is a backstop, not a code path we expect.
+    return Error{ErrorCode::kDuplicateTeam, "This team is already registered", "team_name",
+                 "unique constraint fired on teams insert"};
+  }
+  auto player = db.prepare(kInsertPlayer);
+  for (std::size_t i = 0; i < r.players.size(); ++i) {
+    const int position = static_cast<int>(i) + 1;
+    player.reset();
+    player.bind(1, ids::format_player_id(team_id, position)).bind(2, team_id).bind(3, position);
+    player.bind(4, r.players[i].name).bind(5, r.players[i].role).step();
+    if (player.constraint_failed()) throw std::runtime_error("player insert violated a constraint");
+  }
+  auto document = db.prepare(kInsertDocument);
+  for (const StagedDocument& d : r.documents) {
+    document.reset();
+    document.bind(1, team_id).bind(2, d.field).bind(3, d.storage_key).bind(4, d.content_type);
+    document.bind(5, static_cast<std::int64_t>(d.size_bytes)).step();
+    if (document.constraint_failed()) {
+      throw std::runtime_error("document insert violated a constraint");
+    }
+  }
+  Committed committed{number, team_id,
+                      registered_body(team_id, r.team_name, static_cast<int>(r.players.size()))};
+  if (!r.idempotency_key.empty()) {
+    db.prepare(kInsertIdempotency)
+        .bind(1, r.idempotency_key)
+        .bind(2, r.idempotency_fingerprint)
+        .bind(3, std::int64_t{201})
+        .bind(4, committed.body)
+        .bind(5, team_id)
+        .bind(6, now)
+        .step();
+  }
+  return committed;
+}
+
+std::optional<StoredResponse> SqliteStore::find_idempotent(std::string_view key) {
+  auto db = reader();
+  auto select = db->prepare(kSelectIdempotency);
+  select.bind(1, key).bind(2, idempotency_cutoff());
+  if (!select.step()) return std::nullopt;
+  return StoredResponse{select.text(0), static_cast<unsigned>(select.int64(1)), select.text(2)};
+}
+
+TeamPage SqliteStore::list_teams(int limit, int offset) {
+  auto db = reader();
+  Transaction tx(*db, /*immediate=*/false);  // one snapshot for the count and the page
+  TeamPage page;
+  {
+    auto count = db->prepare(kCountTeams);
+    count.step();
+    page.total = count.int64(0);
+  }
+  auto select = db->prepare(kListTeams);
+  select.bind(1, limit).bind(2, offset);
+  while (select.step()) {
+    page.teams.push_back(TeamSummary{select.text(0), select.int64(1), select.text(2),
+                                     select.text(3), select.text(4), select.text(5),
+                                     select.text(6)});
+  }
+  return page;
+}
+
+std::optional<TeamRecord> SqliteStore::find_team(std::string_view team_id) {
+  auto db = reader();
+  Transaction tx(*db, /*immediate=*/false);
+  auto select = db->prepare(kSelectTeam);
+  select.bind(1, team_id);
+  if (!select.step()) return std::nullopt;
+  TeamRecord team;
+  team.summary = TeamSummary{select.text(0), select.int64(1), select.text(2), select.text(3),
+                             select.text(4), select.text(5), select.text(6)};
+  team.captain = Person{team.summary.captain_name, select.text(7), select.text(8), select.text(9)};
+  team.vice = Person{select.text(10), select.text(11), select.text(12), select.text(13)};
+  auto players = db->prepare(kSelectPlayers);
+  players.bind(1, team_id);
+  while (players.step()) {
+    team.players.push_back(PlayerRecord{players.text(0), static_cast<int>(players.int64(1)),
+                                        players.text(2), players.text(3)});
+  }
+  auto documents = db->prepare(kSelectDocuments);
+  documents.bind(1, team_id);
+  while (documents.step()) {
+    team.documents.push_back(DocumentRecord{documents.text(0), documents.text(1),
+                                            documents.text(2),
+                                            static_cast<std::uint64_t>(documents.int64(3))});
+  }
+  return team;
+}
+
+std::vector<ChurchCount> SqliteStore::church_counts() {
+  auto db = reader();
+  auto select = db->prepare(kChurchCounts);
+  std::vector<ChurchCount> churches;
+  while (select.step()) {
+    churches.push_back(ChurchCount{select.text(0), static_cast<int>(select.int64(1))});
+  }
+  return churches;
+}
+
+SequenceState SqliteStore::read_sequence(Connection& connection, const std::string& name) {
+  auto select = connection.prepare(kSelectSequence);
+  if (!select.bind(1, name).step()) throw std::runtime_error("sequence row missing: " + name);
+  SequenceState state{name, ids::SequenceFormat{select.text(0), static_cast<int>(select.int64(1))},
+                      select.int64(2), 0};
+  auto highest = connection.prepare(kHighestIssued);
+  highest.bind(1, state.format.prefix).step();
+  state.highest_issued = highest.int64(0);
+  return state;
+}
+
+SequenceState SqliteStore::sequence(const std::string& name) {
+  auto db = reader();
+  Transaction tx(*db, /*immediate=*/false);
+  return read_sequence(*db, name);
+}
+
+SequenceState SqliteStore::sync_sequence(const std::string& name, std::string_view actor) {
+  const std::lock_guard lock(writer_mutex_);
+  Transaction tx(*writer_, /*immediate=*/true);
+  const SequenceState before = read_sequence(*writer_, name);
+  if (before.highest_issued > before.last_number) {
+    writer_->prepare(kRaiseSequence).bind(1, name).bind(2, before.highest_issued).step();
+    writer_->prepare(kInsertAudit)
+        .bind(1, now_iso8601())
+        .bind(2, actor)
+        .bind(3, "sequence.sync")
+        .bind(4, name)
+        .bind(5, std::to_string(before.last_number))
+        .bind(6, std::to_string(before.highest_issued))
+        .bind(7, "raised to the highest issued number")
+        .step();
+  }
+  tx.commit();
+  return before;
+}
+
+std::vector<std::string> SqliteStore::referenced_keys(std::span<const std::string> keys) {
+  auto db = reader();
+  auto select = db->prepare(kDocumentKeyExists);
+  std::vector<std::string> referenced;
+  for (const std::string& key : keys) {
+    select.reset();
+    if (select.bind(1, key).step()) referenced.push_back(key);
+  }
+  return referenced;
+}
+
+void SqliteStore::purge_idempotency() {
+  const std::lock_guard lock(writer_mutex_);
+  writer_->prepare(kDeleteOldIdempotency).bind(1, idempotency_cutoff()).step();
+}
+
+bool SqliteStore::ping() {
+  try {
+    auto db = reader();
+    return db->prepare("SELECT 1").step();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace teamreg::storage::sqlite
