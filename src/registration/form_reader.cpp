@@ -26,7 +26,9 @@ tl::expected<void, Error> FormReader::on_part_begin(const http::PartInfo& part) 
   field_ = part.name;
   kind_ = classify_field(part.name);
   if (kind_ == FieldKind::kUnknown) {
-    return tl::unexpected(validation_error(part.name, fmt::format("Unknown field '{}'", part.name)));
+    // Echoed to the client: bounded, and error_body() makes it valid UTF-8.
+    const std::string shown = part.name.substr(0, 64);
+    return tl::unexpected(validation_error(shown, fmt::format("Unknown field '{}'", shown)));
   }
   if (!seen_.insert(part.name).second) {
     return tl::unexpected(

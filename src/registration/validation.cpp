@@ -561,10 +561,37 @@ tl::expected<Registration, Error> validate_registration(const Form& form,
   return registration;
 }
 
+namespace {
+
+/// Phone keyboards type ’ (U+2019) where a desktop types ': without folding them, "St. Peter’s"
+/// and "St. Peter's" would be two churches and the per-church limit could be sidestepped.
+std::string fold_apostrophes(std::string_view text) {
+  static constexpr std::string_view kLookalikes[] = {"\xE2\x80\x98", "\xE2\x80\x99",
+                                                     "\xCA\xBC", "\xC2\xB4", "\x60"};
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    bool folded = false;
+    for (const std::string_view lookalike : kLookalikes) {
+      if (text.substr(i).starts_with(lookalike)) {
+        out.push_back('\'');
+        i += lookalike.size();
+        folded = true;
+        break;
+      }
+    }
+    if (!folded) out.push_back(text[i++]);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string church_key(std::string_view church_name) {
   std::string key;
   key.reserve(church_name.size());
-  for (const char c : church_name) {
+  for (const char c : fold_apostrophes(church_name)) {
     if (!is_ascii_space(c)) key += ascii_lower(c);
   }
   return key;
@@ -574,7 +601,8 @@ std::string team_key(std::string_view team_name) {
   std::string key;
   key.reserve(team_name.size());
   bool pending_space = false;
-  for (const char c : trim(team_name)) {
+  const std::string folded = fold_apostrophes(trim(team_name));
+  for (const char c : folded) {
     if (is_ascii_space(c)) {
       pending_space = true;
       continue;

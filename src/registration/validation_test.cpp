@@ -960,6 +960,9 @@ TEST(ChurchKey, LowerCasesAndRemovesAllWhitespace) {
   EXPECT_EQ(church_key("St.Peter'sChurch"), church_key("st. peter's church"));
   EXPECT_EQ(church_key("Église São Tomé"), "Églisesãotomé");  // non-ASCII bytes untouched
   EXPECT_EQ(church_key(""), "");
+  // A typographic apostrophe must not make a second church (and a second set of slots).
+  EXPECT_EQ(church_key("St. Peter\xE2\x80\x99s Church"), church_key("St. Peter's Church"));
+  EXPECT_EQ(team_key("Lions\xE2\x80\x99 Den"), team_key("Lions' Den"));
 }
 
 TEST(TeamKey, LowerCasesTrimsAndCollapsesWhitespace) {
