@@ -3,6 +3,41 @@
 #include <boost/json.hpp>
 
 namespace teamreg {
+namespace {
+
+/// Client-chosen text (a field name) can be any bytes; a response must stay valid JSON/UTF-8.
+std::string printable_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    if (c >= 0x20 && c < 0x7F) {
+      length = 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      length = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      length = 3;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      length = 4;
+    }
+    bool ok = length > 0 && i + length <= text.size();
+    for (std::size_t k = 1; ok && k < length; ++k) {
+      ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    }
+    if (ok) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      out.push_back('?');
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 Error validation_error(std::string field, std::string message) {
   return Error{ErrorCode::kValidationFailed, std::move(message), std::move(field), {}};
@@ -58,11 +93,11 @@ unsigned http_status(ErrorCode code) {
 
 std::string error_body(const Error& error, std::string_view request_id) {
   boost::json::object details;
-  if (!error.field.empty()) details["field"] = error.field;
+  if (!error.field.empty()) details["field"] = printable_utf8(error.field);
   boost::json::object body{
       {"success", false},
       {"error_code", error_code_name(error.code)},
-      {"message", error.message},
+      {"message", printable_utf8(error.message)},
       {"details", std::move(details)},
       {"request_id", request_id},
   };

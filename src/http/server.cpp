@@ -21,6 +21,8 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kBodyChunkBytes = 64 * 1024;
+constexpr std::chrono::seconds kLingerTime{5};
+constexpr std::uint64_t kLingerMaxBytes = 256ULL << 20;
 constexpr std::string_view kAllowMethods = "GET, POST, PUT, DELETE, OPTIONS";
 constexpr std::string_view kAllowHeaders =
     "Content-Type, Idempotency-Key, Authorization, X-Request-ID";
@@ -171,6 +173,16 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_header(beast::error_code ec) {
     if (ec) {
+      if (ec == bhttp::error::body_limit) {
+        // Content-Length already says the body is too large: refuse before it is sent.
+        begin_request();
+        describe_request();
+        close_after_ = true;
+        respond(error_response(Error{ErrorCode::kPayloadTooLarge,
+                                     "Request body exceeds the maximum allowed size", {}, {}},
+                               request_.request_id));
+        return;
+      }
       if (ec == bhttp::error::header_limit) {
         begin_request();
         close_after_ = true;
@@ -193,18 +205,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     begin_request();
-    const auto& header = parser_->get();
-    request_.method = std::string(header.method_string());
-    request_.target = std::string(header.target());
-    const auto question = request_.target.find('?');
-    request_.path = request_.target.substr(0, question);
-    if (question != std::string::npos) request_.query = request_.target.substr(question + 1);
-    for (const auto& field : header) {
-      request_.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
-    }
-    const auto client_id = request_.header("x-request-id");
-    request_.request_id =
-        client_id && sane_request_id(*client_id) ? std::string(*client_id) : random_uuid();
+    describe_request();
 
     if (request_.method == "OPTIONS") {
       // Preflights are answered here, before any limit, so CORS never fails for a browser.
@@ -238,6 +239,26 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     read_body();
+  }
+
+  /// Fills the request line, headers and request ID from the parsed header.
+  void describe_request() {
+    const auto& header = parser_->get();
+    request_.method = std::string(header.method_string());
+    request_.target = std::string(header.target());
+    const auto question = request_.target.find('?');
+    request_.path = request_.target.substr(0, question);
+    if (question != std::string::npos) request_.query = request_.target.substr(question + 1);
+    for (const auto& field : header) {
+      request_.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+    }
+    if (const auto client_id = request_.header("x-request-id");
+        client_id && sane_request_id(*client_id)) {
+      request_.request_id = std::string(*client_id);
+    }
+    beast::error_code ec;
+    const auto peer = stream_.socket().remote_endpoint(ec);
+    if (!ec) request_.client_address = peer.address().to_string();
   }
 
   void begin_request() {
@@ -354,30 +375,56 @@ class Session : public std::enable_shared_from_this<Session> {
   void respond(Response response, unsigned status_override = 0) {
     if (answered_) return;
     answered_ = true;
-    const unsigned status = status_override != 0 ? status_override : response.status;
+    status_ = status_override != 0 ? status_override : response.status;
     const bool keep_alive = !close_after_ && !server_.draining() && parser_ &&
                             parser_->is_header_done() && parser_->get().keep_alive();
-    auto message = std::make_shared<bhttp::response<bhttp::string_body>>();
-    message->version(11);
-    message->result(static_cast<bhttp::status>(status));
-    message->set(bhttp::field::server, "teamreg");
-    if (!response.content_type.empty()) {
-      message->set(bhttp::field::content_type, response.content_type);
+    if (!response.file_path.empty()) {
+      auto message = std::make_shared<bhttp::response<bhttp::file_body>>();
+      beast::error_code ec;
+      message->body().open(response.file_path.c_str(), beast::file_mode::scan, ec);
+      if (!ec) {
+        prepare(*message, response, keep_alive);
+        bytes_out_ = message->body().size();
+        write(message, keep_alive);
+        return;
+      }
+      spdlog::warn("cannot open file for response request_id={} error=\"{}\"",
+                   request_.request_id, ec.message());
+      response = error_response(Error{ErrorCode::kNotFound, "The document is not available", {}, {}},
+                                request_.request_id);
+      status_ = response.status;
     }
-    message->set("X-Request-ID", request_.request_id);
+    auto message = std::make_shared<bhttp::response<bhttp::string_body>>();
+    message->body() = std::move(response.body);
+    prepare(*message, response, keep_alive);
+    bytes_out_ = message->body().size();
+    write(message, keep_alive);
+  }
+
+  /// Status and headers shared by every response: X-Request-ID, CORS, keep-alive, length.
+  template <class Message>
+  void prepare(Message& message, const Response& response, bool keep_alive) {
+    message.version(11);
+    message.result(static_cast<bhttp::status>(status_));
+    message.set(bhttp::field::server, "teamreg");
+    if (!response.content_type.empty()) {
+      message.set(bhttp::field::content_type, response.content_type);
+    }
+    message.set("X-Request-ID", request_.request_id);
     const auto origin = request_.header("origin");
     if (auto allowed = server_.allowed_origin(origin ? *origin : std::string_view{})) {
-      message->set(bhttp::field::access_control_allow_origin, *allowed);
-      message->set(bhttp::field::access_control_expose_headers, kExposeHeaders);
-      if (*allowed != "*") message->set(bhttp::field::vary, "Origin");
+      message.set(bhttp::field::access_control_allow_origin, *allowed);
+      message.set(bhttp::field::access_control_expose_headers, kExposeHeaders);
+      if (*allowed != "*") message.set(bhttp::field::vary, "Origin");
     }
-    for (const auto& [name, value] : response.headers) message->set(name, value);
-    message->body() = std::move(response.body);
-    message->keep_alive(keep_alive);
-    message->prepare_payload();
-    bytes_out_ = message->body().size();
-    status_ = status;
-    stream_.expires_after(std::chrono::seconds(30));
+    for (const auto& [name, value] : response.headers) message.set(name, value);
+    message.keep_alive(keep_alive);
+    message.prepare_payload();
+  }
+
+  template <class Message>
+  void write(const std::shared_ptr<Message>& message, bool keep_alive) {
+    stream_.expires_after(std::chrono::seconds(60));
     bhttp::async_write(stream_, *message,
                        [self = shared_from_this(), message, keep_alive](beast::error_code ec,
                                                                          std::size_t) {
@@ -388,8 +435,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_write(beast::error_code ec, bool keep_alive) {
     log_access();
     server_.request_finished();
-    if (ec || !keep_alive) {
+    if (ec) {
       close();
+      return;
+    }
+    if (!keep_alive) {
+      linger_close();
       return;
     }
     read_header();
@@ -415,6 +466,34 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.close();
   }
 
+  /// Like nginx's lingering close: after answering early (413, 415, 429…) the client may still be
+  /// sending its body, and closing at once would make the kernel reset the connection and destroy
+  /// the response before the client reads it. So stop sending, then read and discard for a short,
+  /// bounded while before closing.
+  void linger_close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    linger_deadline_ = Clock::now() + kLingerTime;
+    discard();
+  }
+
+  void discard() {
+    if (Clock::now() >= linger_deadline_ || lingered_bytes_ >= kLingerMaxBytes) {
+      stream_.close();
+      return;
+    }
+    stream_.expires_at(linger_deadline_);
+    stream_.async_read_some(asio::buffer(chunk_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) {
+                                self->stream_.close();
+                                return;
+                              }
+                              self->lingered_bytes_ += n;
+                              self->discard();
+                            });
+  }
+
   beast::tcp_stream stream_;
   Server::Impl& server_;
   beast::flat_buffer buffer_;
@@ -429,6 +508,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool answered_ = false;
   unsigned status_ = 0;
   std::uint64_t bytes_out_ = 0;
+  Clock::time_point linger_deadline_{};
+  std::uint64_t lingered_bytes_ = 0;
 };
 
 }  // namespace
@@ -436,7 +517,7 @@ class Session : public std::enable_shared_from_this<Session> {
 void Server::Impl::accept() {
   acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
-      if (!acceptor_.is_open()) return;
+      if (!acceptor_.is_open() || ec == asio::error::operation_aborted) return;
       spdlog::warn("accept failed error=\"{}\"", ec.message());
     } else {
       std::make_shared<Session>(std::move(socket), *this)->start();

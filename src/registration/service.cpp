@@ -223,6 +223,15 @@ void RegistrationService::process(std::shared_ptr<Upload> upload, http::Responde
               respond(std::move(replay));
             } else {
               const auto& error = std::get<Error>(outcome);
+              if (error.code == ErrorCode::kServiceUnavailable) {
+                // The outcome may be ambiguous (a connection lost during COMMIT): the team may
+                // exist. Leave the files to the sweeper, which promotes them if a team references
+                // them and deletes them otherwise.
+                for (auto& file : upload->files) {
+                  file.keep();
+                  staging_.release(file.size_bytes());
+                }
+              }
               if (!error.log_detail.empty()) {
                 spdlog::warn("registration not committed request_id={} error_code={} detail=\"{}\"",
                              upload->request_id, error_code_name(error.code), error.log_detail);
