@@ -34,3 +34,9 @@ lint:
 
 clean:
 	rm -rf build
+
+# Short load benchmark (under 5 minutes) on SQLite and a throw-away PostgreSQL; prints the table.
+bench: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target teamreg teamreg_loadgen
+	bench/run.sh
