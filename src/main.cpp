@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <utility>
+#include <vector>
 
 #include "app/app.hpp"
 #include "app/config.hpp"
@@ -92,8 +94,49 @@ int main(int argc, char** argv) {
       ->envname("TEAMREG_WORKER_THREADS")
       ->capture_default_str();
 
+  serve->add_option("--admin-failure-limit", config.admin_auth.failures_per_minute,
+                    "Failed admin authentications per minute per client address before 429 "
+                    "(0 = off)")
+      ->envname("TEAMREG_ADMIN_FAILURE_LIMIT")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+
   auto* migrate = cli.add_subcommand("migrate", "Apply database migrations and exit");
   add_common_options(*migrate, config);
+  auto* check = cli.add_subcommand(
+      "check", "Sync the sequence and validate schema, constraints and storage; non-zero on problems");
+  add_common_options(*check, config);
+
+  // Admin commands: the same code path as the /admin routes, audited with actor "cli".
+  using AdminKind = teamreg::admin::Command::Kind;
+  teamreg::admin::Command admin_command;
+  std::vector<std::pair<CLI::App*, AdminKind>> admin_commands;
+  auto* admin = cli.add_subcommand("admin", "Manage admin API tokens");
+  admin->require_subcommand(1);
+  auto* token = admin->add_subcommand("token", "Create, list or revoke admin bearer tokens");
+  token->require_subcommand(1);
+  auto* token_create =
+      token->add_subcommand("create", "Create a token and print it (shown only once)");
+  token_create->add_option("--name", admin_command.name, "Token name, recorded in the audit log")
+      ->required();
+  admin_commands.emplace_back(token_create, AdminKind::kTokenCreate);
+  admin_commands.emplace_back(token->add_subcommand("list", "List tokens (never their values)"),
+                              AdminKind::kTokenList);
+  auto* token_revoke = token->add_subcommand("revoke", "Revoke a token at once");
+  token_revoke->add_option("--name", admin_command.name, "Token name")->required();
+  admin_commands.emplace_back(token_revoke, AdminKind::kTokenRevoke);
+  auto* sequence = cli.add_subcommand("sequence", "Show or change the team ID sequence");
+  sequence->require_subcommand(1);
+  admin_commands.emplace_back(sequence->add_subcommand("show", "Current number and next team ID"),
+                              AdminKind::kSequenceShow);
+  auto* sequence_reset = sequence->add_subcommand(
+      "reset", "Set the sequence to N (never below the highest issued number); next ID is N+1");
+  sequence_reset->add_option("N", admin_command.new_number, "New current number")->required();
+  admin_commands.emplace_back(sequence_reset, AdminKind::kSequenceReset);
+  admin_commands.emplace_back(
+      sequence->add_subcommand("sync", "Raise the sequence to the highest issued number"),
+      AdminKind::kSequenceSync);
+  for (auto& [command, kind] : admin_commands) add_common_options(*command, config);
 
   try {
     cli.parse(argc, argv);
@@ -112,6 +155,10 @@ int main(int argc, char** argv) {
     if (!origin.empty()) config.server.cors_origins.push_back(origin);
     start = comma + 1;
   }
+  // A secret only ever comes from the environment: a flag would show it in `ps`.
+  if (const char* env_token = std::getenv("TEAMREG_ADMIN_TOKEN"); env_token != nullptr) {
+    config.admin_auth.env_token = env_token;
+  }
   if (const std::string problem = teamreg::app::finalize(config); !problem.empty()) {
     std::cerr << "teamreg: invalid configuration: " << problem << "\n";
     return 2;
@@ -119,6 +166,13 @@ int main(int argc, char** argv) {
   try {
     if (*serve) return teamreg::app::serve(config);
     if (*migrate) return teamreg::app::migrate(config);
+    if (*check) return teamreg::app::check(config);
+    for (const auto& [command, kind] : admin_commands) {
+      if (*command) {
+        admin_command.kind = kind;
+        return teamreg::app::admin_command(config, admin_command);
+      }
+    }
   } catch (const std::exception& e) {
     std::cerr << "teamreg: fatal: " << e.what() << "\n";
     return 1;

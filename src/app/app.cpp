@@ -13,6 +13,9 @@
 #include <mutex>
 #include <thread>
 
+#include "admin/cli.hpp"
+#include "admin/routes.hpp"
+#include "admin/service.hpp"
 #include "app/metrics.hpp"
 #include "core/worker_pool.hpp"
 #include "files/local/local_blob_store.hpp"
@@ -23,6 +26,11 @@
 #include "http/server.hpp"
 #include "registration/committer.hpp"
 #include "registration/service.hpp"
+#include "storage/postgres/pg_admin_store.hpp"
+#include "storage/postgres/pg_store.hpp"
+#include "storage/sqlite/sqlite_admin_store.hpp"
+#include "storage/migrations.hpp"
+#include "storage/schema_check.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace teamreg::app {
@@ -32,11 +40,27 @@ constexpr std::string_view kSequenceName = "team";
 
 std::unique_ptr<storage::Store> open_store(const AppConfig& config) {
   if (config.uses_postgres()) {
-    throw std::runtime_error("PostgreSQL is not supported by this build yet");
+    // The URL may be as bare as "postgresql://": libpq fills the rest from PGHOST, PGUSER, ...
+    return std::make_unique<storage::postgres::PgStore>(
+        storage::postgres::PgConfig{.dsn = config.database_location()});
   }
   const std::filesystem::path path(config.database_location());
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   return std::make_unique<storage::sqlite::SqliteStore>(path.string());
+}
+
+/// The admin port on the same database; call after open_store() (which creates the directory).
+std::unique_ptr<storage::AdminStore> open_admin_store(const AppConfig& config) {
+  if (config.uses_postgres()) {
+    // Admin traffic is light: a small pool of its own, beside the registration pool.
+    return std::make_unique<storage::postgres::PgAdminStore>(
+        storage::postgres::PoolConfig{config.database_location(), 4});
+  }
+  return std::make_unique<storage::sqlite::SqliteAdminStore>(config.database_location());
+}
+
+admin::AdminConfig admin_config(const AppConfig& config) {
+  return admin::AdminConfig{std::string(kSequenceName), config.registration.teams_per_church};
 }
 
 /// Startup sync: raises the sequence to the highest stored number if behind, never lowers it.
@@ -111,6 +135,52 @@ int migrate(AppConfig config) {
   return 0;
 }
 
+int admin_command(AppConfig config, const admin::Command& command) {
+  setup_logging(config.log_level);
+  auto store = open_store(config);
+  store->migrate(std::string(kSequenceName), config.id_format);
+  auto admin_store = open_admin_store(config);
+  admin::AdminService service(*store, *admin_store, admin_config(config));
+  return admin::run_command(service, command, std::cout, std::cerr);
+}
+
+int expected_schema_version(const AppConfig& config) {
+  const auto migrations =
+      config.uses_postgres() ? storage::postgres_migrations() : storage::sqlite_migrations();
+  return migrations.empty() ? 0 : migrations.back().version;
+}
+
+/// Everything `check` and `serve` insist on before taking traffic; one line per problem.
+std::vector<std::string> validate(storage::Store& store, const AppConfig& config,
+                                  const files::BlobStore& blobs) {
+  auto problems =
+      storage::check_schema(store, std::string(kSequenceName), expected_schema_version(config));
+  if (!blobs.writable()) {
+    problems.push_back("document storage is not writable: check the permissions of " +
+                       config.data_dir + "/documents");
+  }
+  return problems;
+}
+
+int check(AppConfig config) {
+  setup_logging(config.log_level);
+  files::LocalBlobStore blobs(std::filesystem::path(config.data_dir) / "documents");
+  auto store = open_store(config);
+  std::vector<std::string> problems;
+  try {
+    blobs.prepare();
+  } catch (const std::exception& e) {
+    problems.push_back(std::string("document storage is unusable: ") + e.what());
+  }
+  if (storage::schema_version_or_zero(*store) == expected_schema_version(config)) {
+    sync_at_startup(*store, config.id_format);
+  }
+  for (auto& problem : validate(*store, config, blobs)) problems.push_back(std::move(problem));
+  for (const auto& problem : problems) std::cerr << "check failed: " << problem << "\n";
+  if (problems.empty()) std::cout << "check passed\n";
+  return problems.empty() ? 0 : 1;
+}
+
 int serve(AppConfig config) {
   setup_logging(config.log_level);
   const std::filesystem::path data_dir(config.data_dir);
@@ -123,6 +193,10 @@ int serve(AppConfig config) {
   auto store = open_store(config);
   store->migrate(std::string(kSequenceName), config.id_format);
   sync_at_startup(*store, config.id_format);
+  if (const auto problems = validate(*store, config, blobs); !problems.empty()) {
+    for (const auto& problem : problems) spdlog::critical("startup check failed: {}", problem);
+    return 1;
+  }
 
   Metrics metrics;
   const auto sweep = [&] {
@@ -155,6 +229,15 @@ int serve(AppConfig config) {
 
   http::Router router;
   registration.add_routes(router);
+  auto admin_store = open_admin_store(config);
+  admin::AdminService admin_service(*store, *admin_store, admin_config(config));
+  admin::Authenticator admin_auth(*admin_store, config.admin_auth);
+  if (!admin_auth.has_tokens()) {
+    spdlog::warn(
+        "admin API has no tokens; create one with `teamreg admin token create --name NAME`");
+  }
+  admin::AdminRoutes admin_routes(admin_service, admin_auth, blobs, staging);
+  admin_routes.add_routes(router);
   router.add("GET", "/health", [](const http::Request&) {
     return http::json_response(200, R"({"status":"ok"})");
   });

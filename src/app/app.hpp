@@ -1,5 +1,6 @@
 #pragma once
 
+#include "admin/cli.hpp"
 #include "app/config.hpp"
 
 namespace teamreg::app {
@@ -8,5 +9,10 @@ namespace teamreg::app {
 int serve(AppConfig config);
 /// `teamreg migrate`: applies migrations and exits.
 int migrate(AppConfig config);
+/// `teamreg check`: startup sync plus schema/sequence/constraint/storage validation; prints one
+/// line per problem and returns non-zero if there is any. Applies no migration.
+int check(AppConfig config);
+/// `teamreg admin token …` and `teamreg sequence …`: migrates, runs one admin command, exits.
+int admin_command(AppConfig config, const admin::Command& command);
 
 }  // namespace teamreg::app

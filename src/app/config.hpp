@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "admin/auth.hpp"
 #include "files/staging.hpp"
 #include "http/server.hpp"
 #include "ids/team_id.hpp"
@@ -20,6 +21,7 @@ struct AppConfig {
   http::ServerConfig server;
   ids::SequenceFormat id_format;
   RegistrationConfig registration;
+  admin::AuthConfig admin_auth;  ///< env_token only from TEAMREG_ADMIN_TOKEN, never a flag
   std::uint64_t max_staged_bytes = 2ULL << 30;
   int rate_limit_per_minute = 30;
   std::chrono::seconds staging_ttl{3600};

@@ -14,8 +14,8 @@ class BlobStore {
   virtual ~BlobStore() = default;
   /// Creates what the store needs; throws when the store is unusable.
   virtual void prepare() = 0;
-  /// Moves a staged file (already fsynced) into the store under its key, durably. Idempotent:
-  /// promoting a key that is already stored is a no-op.
+  /// Moves a staged file (already durable) into the store under its key. Idempotent: promoting a
+  /// key that is already stored is a no-op. A promotion lost in a crash is redone by the sweeper.
   virtual void promote(const std::filesystem::path& staged, std::string_view key) = 0;
   /// A readable local path for the key, if stored.
   virtual std::optional<std::filesystem::path> locate(std::string_view key) const = 0;

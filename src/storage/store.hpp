@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -133,6 +134,11 @@ class Store {
 
   /// True when the database answers a trivial query.
   virtual bool ping() = 0;
+
+  /// Highest applied migration version (0 when none).
+  virtual int schema_version() = 0;
+  /// Every unique index as "table(col1,col2)", for `teamreg check` (see schema_check.hpp).
+  virtual std::vector<std::string> unique_keys() = 0;
 };
 
 }  // namespace teamreg::storage

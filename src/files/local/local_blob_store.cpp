@@ -7,18 +7,6 @@
 #include <system_error>
 
 namespace teamreg::files {
-namespace {
-
-void fsync_directory(const std::filesystem::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open documents directory");
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) throw std::system_error(errno, std::generic_category(), "fsync documents directory");
-}
-
-}  // namespace
-
 LocalBlobStore::LocalBlobStore(std::filesystem::path directory)
     : directory_(std::move(directory)) {}
 
@@ -38,7 +26,8 @@ void LocalBlobStore::promote(const std::filesystem::path& staged, std::string_vi
     if (std::filesystem::exists(target)) return;
     throw std::system_error(ec, "promote staged document");
   }
-  fsync_directory(directory_);
+  // No directory fsync: if a crash loses the rename, the file is still in staging, where readers
+  // look too, and the sweeper promotes it again because a team references it.
 }
 
 std::optional<std::filesystem::path> LocalBlobStore::locate(std::string_view key) const {

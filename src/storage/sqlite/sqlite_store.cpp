@@ -8,6 +8,7 @@
 #include "registration/response.hpp"
 #include "registration/validation.hpp"
 #include "storage/migrations.hpp"
+#include "storage/sqlite/sqlite_sequence.hpp"
 
 namespace teamreg::storage::sqlite {
 namespace {
@@ -24,6 +25,16 @@ constexpr std::string_view kInsertSequenceIfMissing =
     "INSERT INTO id_sequences (name, prefix, min_width, last_number) VALUES (?1, ?2, ?3, 0) "
     "ON CONFLICT (name) DO NOTHING";
 
+constexpr std::string_view kSchemaVersion =
+    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+constexpr std::string_view kTables =
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name";
+constexpr std::string_view kIndexList = "SELECT name, \"unique\" FROM pragma_index_list(?1)";
+constexpr std::string_view kIndexColumns =
+    "SELECT name FROM pragma_index_info(?1) ORDER BY seqno";
+constexpr std::string_view kSelectByRequestUuid =
+    "SELECT team_id, number, team_name, (SELECT COUNT(*) FROM players p WHERE p.team_id = t.team_id) "
+    "FROM teams t WHERE request_uuid = ?1";
 constexpr std::string_view kSelectIdempotency =
     "SELECT fingerprint, status, body FROM idempotency_keys WHERE key = ?1 AND created_at > ?2";
 constexpr std::string_view kInsertIdempotency =
@@ -54,21 +65,6 @@ constexpr std::string_view kInsertPlayer =
 constexpr std::string_view kInsertDocument =
     "INSERT INTO documents (team_id, field, storage_key, content_type, size_bytes) "
     "VALUES (?1, ?2, ?3, ?4, ?5)";
-
-constexpr std::string_view kSelectSequence =
-    "SELECT prefix, min_width, last_number FROM id_sequences WHERE name = ?1";
-// The highest number among stored IDs of this prefix: the suffix must be all digits, so
-// foreign or hand-typed IDs (ICCT-X1, OTHER-009) do not disturb it.
-constexpr std::string_view kHighestIssued =
-    "SELECT COALESCE(MAX(CAST(substr(team_id, length(?1) + 2) AS INTEGER)), 0) FROM teams "
-    "WHERE substr(team_id, 1, length(?1) + 1) = ?1 || '-' "
-    "AND length(team_id) > length(?1) + 1 AND length(team_id) <= length(?1) + 19 "
-    "AND substr(team_id, length(?1) + 2) NOT GLOB '*[^0-9]*'";
-constexpr std::string_view kRaiseSequence =
-    "UPDATE id_sequences SET last_number = ?2 WHERE name = ?1 AND last_number < ?2";
-constexpr std::string_view kInsertAudit =
-    "INSERT INTO audit_log (at, actor, action, subject, from_value, to_value, detail) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
 constexpr std::string_view kCountTeams = "SELECT COUNT(*) FROM teams";
 constexpr std::string_view kListTeams =
@@ -193,6 +189,16 @@ std::vector<CommitOutcome> SqliteStore::commit_batch(std::span<const Registratio
 CommitOutcome SqliteStore::commit_one(const Registration& r, const CommitRules& rules) {
   Connection& db = *writer_;
   const std::string now = now_iso8601();
+  {
+    // A batch re-sent after a COMMIT that failed ambiguously: what committed stays committed.
+    auto existing = db.prepare(kSelectByRequestUuid);
+    if (existing.bind(1, r.request_uuid).step()) {
+      const std::string team_id = existing.text(0);
+      return Committed{existing.int64(1), team_id,
+                       registered_body(team_id, existing.text(2),
+                                       static_cast<int>(existing.int64(3)))};
+    }
+  }
   if (!r.idempotency_key.empty()) {
     auto select = db.prepare(kSelectIdempotency);
     select.bind(1, r.idempotency_key).bind(2, idempotency_cutoff());
@@ -346,39 +352,16 @@ std::vector<ChurchCount> SqliteStore::church_counts() {
   return churches;
 }
 
-SequenceState SqliteStore::read_sequence(Connection& connection, const std::string& name) {
-  auto select = connection.prepare(kSelectSequence);
-  if (!select.bind(1, name).step()) throw std::runtime_error("sequence row missing: " + name);
-  SequenceState state{name, ids::SequenceFormat{select.text(0), static_cast<int>(select.int64(1))},
-                      select.int64(2), 0};
-  auto highest = connection.prepare(kHighestIssued);
-  highest.bind(1, state.format.prefix).step();
-  state.highest_issued = highest.int64(0);
-  return state;
-}
-
 SequenceState SqliteStore::sequence(const std::string& name) {
   auto db = reader();
   Transaction tx(*db, /*immediate=*/false);
-  return read_sequence(*db, name);
+  return sqlite::read_sequence(*db, name);
 }
 
 SequenceState SqliteStore::sync_sequence(const std::string& name, std::string_view actor) {
   const std::lock_guard lock(writer_mutex_);
   Transaction tx(*writer_, /*immediate=*/true);
-  const SequenceState before = read_sequence(*writer_, name);
-  if (before.highest_issued > before.last_number) {
-    writer_->prepare(kRaiseSequence).bind(1, name).bind(2, before.highest_issued).step();
-    writer_->prepare(kInsertAudit)
-        .bind(1, now_iso8601())
-        .bind(2, actor)
-        .bind(3, "sequence.sync")
-        .bind(4, name)
-        .bind(5, std::to_string(before.last_number))
-        .bind(6, std::to_string(before.highest_issued))
-        .bind(7, "raised to the highest issued number")
-        .step();
-  }
+  const SequenceState before = raise_to_issued(*writer_, name, actor);
   tx.commit();
   return before;
 }
@@ -406,6 +389,35 @@ bool SqliteStore::ping() {
   } catch (const std::exception&) {
     return false;
   }
+}
+
+int SqliteStore::schema_version() {
+  auto db = reader();
+  auto select = db->prepare(kSchemaVersion);
+  select.step();
+  return static_cast<int>(select.int64(0));
+}
+
+std::vector<std::string> SqliteStore::unique_keys() {
+  auto db = reader();
+  std::vector<std::string> keys;
+  auto tables = db->prepare(kTables);
+  while (tables.step()) {
+    const std::string table = tables.text(0);
+    auto indexes = db->prepare(kIndexList);
+    indexes.bind(1, table);
+    while (indexes.step()) {
+      if (indexes.int64(1) == 0) continue;
+      auto columns = db->prepare(kIndexColumns);
+      columns.bind(1, indexes.text(0));
+      std::string key = table + "(";
+      for (bool first = true; columns.step(); first = false) {
+        key += (first ? "" : ",") + columns.text(0);
+      }
+      keys.push_back(key + ")");
+    }
+  }
+  return keys;
 }
 
 }  // namespace teamreg::storage::sqlite

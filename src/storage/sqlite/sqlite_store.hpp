@@ -29,11 +29,12 @@ class SqliteStore final : public Store {
   std::vector<std::string> referenced_keys(std::span<const std::string> keys) override;
   void purge_idempotency() override;
   bool ping() override;
+  int schema_version() override;
+  std::vector<std::string> unique_keys() override;
 
  private:
   class ReaderLease;
   ReaderLease reader();
-  SequenceState read_sequence(Connection& connection, const std::string& name);
   CommitOutcome commit_one(const Registration& registration, const CommitRules& rules);
 
   std::string path_;

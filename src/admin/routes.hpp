@@ -1,0 +1,58 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "admin/auth.hpp"
+#include "admin/service.hpp"
+#include "files/blob_store.hpp"
+#include "files/staging.hpp"
+#include "http/message.hpp"
+#include "http/router.hpp"
+
+namespace teamreg::admin {
+
+/// The JSON bodies that both the HTTP routes and the CLI print for sequence operations.
+std::string sequence_body(const SequenceView& view);
+std::string reset_body(const ResetResult& result);
+std::string sync_body(const SyncResult& result);
+
+/// `/admin/teams/{team_id}/files/{field}`, the URL admin JSON gives for a stored document.
+std::string document_url(std::string_view team_id, std::string_view field);
+/// `ICCT-007_pastor_letter.pdf`: a download name made only of safe characters.
+std::string download_name(std::string_view team_id, std::string_view field,
+                          std::string_view content_type);
+
+/// Every route of API.md's Admin section. Each one authenticates first (401/429), then runs on
+/// the worker pool like any handler.
+class AdminRoutes final {
+ public:
+  AdminRoutes(AdminService& service, Authenticator& auth, files::BlobStore& blobs,
+              files::StagingArea& staging);
+
+  void add_routes(http::Router& router);
+
+ private:
+  using Action = std::function<http::Response(const http::Request&, const std::string& actor)>;
+  http::Handler guarded(Action action);
+
+  http::Response list_teams(const http::Request& request);
+  http::Response team_detail(const http::Request& request);
+  http::Response player_detail(const http::Request& request);
+  http::Response confirm(const http::Request& request, const std::string& actor);
+  http::Response reject(const http::Request& request, const std::string& actor);
+  http::Response document(const http::Request& request);
+  http::Response sequence_current(const http::Request& request);
+  http::Response sequence_reset(const http::Request& request, const std::string& actor);
+  http::Response sequence_sync(const http::Request& request, const std::string& actor);
+  http::Response export_csv(const http::Request& request);
+  http::Response audit(const http::Request& request);
+
+  AdminService& service_;
+  Authenticator& auth_;
+  files::BlobStore& blobs_;
+  files::StagingArea& staging_;
+};
+
+}  // namespace teamreg::admin

@@ -1,0 +1,426 @@
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "admin/auth.hpp"
+#include "admin/cli.hpp"
+#include "admin/service.hpp"
+#include "core/uuid.hpp"
+#include "storage/postgres/pg_admin_store.hpp"
+#include "storage/postgres/pg_store.hpp"
+#include "storage/sqlite/sqlite_admin_store.hpp"
+#include "storage/sqlite/sqlite_db.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+#include "testing/pg_server.hpp"
+
+namespace teamreg::admin {
+namespace {
+
+/// One database for one test, SQLite or PostgreSQL: both ports on it, and raw SQL.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::unique_ptr<storage::Store> open_store() = 0;
+  virtual std::unique_ptr<storage::AdminStore> open_admin_store() = 0;
+  virtual void exec(const std::string& sql) = 0;
+};
+
+class SqliteBackend final : public Backend {
+ public:
+  SqliteBackend()
+      : dir_(std::filesystem::temp_directory_path() / ("teamreg-admin-test-" + random_hex(8))),
+        path_((dir_ / "teamreg.db").string()) {
+    std::filesystem::create_directories(dir_);
+  }
+  ~SqliteBackend() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  std::unique_ptr<storage::Store> open_store() override {
+    return std::make_unique<storage::sqlite::SqliteStore>(path_);
+  }
+  std::unique_ptr<storage::AdminStore> open_admin_store() override {
+    return std::make_unique<storage::sqlite::SqliteAdminStore>(path_);
+  }
+  void exec(const std::string& sql) override { storage::sqlite::Connection(path_).exec(sql); }
+
+ private:
+  std::filesystem::path dir_;
+  std::string path_;
+};
+
+class PgBackend final : public Backend {
+ public:
+  PgBackend() : dsn_(testing::PgServer::shared().create_database()) {}
+  std::unique_ptr<storage::Store> open_store() override {
+    return std::make_unique<storage::postgres::PgStore>(storage::postgres::PgConfig{.dsn = dsn_});
+  }
+  std::unique_ptr<storage::AdminStore> open_admin_store() override {
+    return std::make_unique<storage::postgres::PgAdminStore>(
+        storage::postgres::PoolConfig{dsn_, 2});
+  }
+  void exec(const std::string& sql) override {
+    storage::postgres::Connection(dsn_).exec("raw", sql);
+  }
+
+ private:
+  std::string dsn_;
+};
+
+/// One behaviour, two databases: every test runs the AdminService over SQLite and PostgreSQL.
+class AdminServiceTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "sqlite") {
+      backend_ = std::make_unique<SqliteBackend>();
+    } else {
+      backend_ = std::make_unique<PgBackend>();
+    }
+    store_ = backend_->open_store();
+    store_->migrate("team", ids::SequenceFormat{});
+    admin_store_ = backend_->open_admin_store();
+    service_ = std::make_unique<AdminService>(*store_, *admin_store_, AdminConfig{"team", 2});
+  }
+
+  void TearDown() override {
+    service_.reset();
+    admin_store_.reset();
+    store_.reset();
+    backend_.reset();
+  }
+
+  /// Commits one registration; returns its team ID, or the error code name.
+  std::string register_team(const std::string& team_name, const std::string& email,
+                            const std::string& church = "Church of Testing",
+                            const std::string& phone = "9876543210") {
+    Registration r;
+    r.request_uuid = random_uuid();
+    r.request_id = "test";
+    r.team_name = team_name;
+    r.church_name = church;
+    r.captain = Person{"Captain Test", phone, email, ""};
+    r.vice = Person{"Vice Test", "9876543211", "vice." + email, ""};
+    for (int i = 0; i < 11; ++i) r.players.push_back(Player{"Player Name", "Batsman"});
+    auto outcomes =
+        store_->commit_batch(std::span<const Registration>(&r, 1), storage::CommitRules{"team", 2});
+    if (auto* committed = std::get_if<storage::Committed>(&outcomes.at(0))) {
+      return committed->team_id;
+    }
+    return std::string(error_code_name(std::get<Error>(outcomes.at(0)).code));
+  }
+
+  void insert_team_by_hand(const std::string& team_id, std::int64_t number) {
+    backend_->exec(fmt::format(
+        "INSERT INTO teams (team_id, sequence_name, number, request_uuid, team_name, team_key,"
+        " church_name, church_key, captain_name, captain_phone, captain_email, vice_name,"
+        " vice_phone, vice_email, created_at, updated_at) VALUES ('{0}', 'team', {1}, '{2}',"
+        " 'Hand', 'hand', 'Hand Church', 'hand church', 'Cap', '9000000000', '{0}@x.com', 'Vice',"
+        " '9000000001', 'v@example.com', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
+        team_id, number, random_uuid()));
+  }
+
+  std::int64_t audit_count(std::string_view action) {
+    std::int64_t n = 0;
+    for (const auto& e : service_->audit(1000, 0).entries) n += e.action == action ? 1 : 0;
+    return n;
+  }
+
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<storage::AdminStore> admin_store_;
+  std::unique_ptr<AdminService> service_;
+};
+
+TEST_P(AdminServiceTest, FreshSequenceShowsZeroAndNextOne) {
+  const auto view = service_->sequence();
+  EXPECT_EQ(view.current_number, 0);
+  EXPECT_EQ(view.next_team_id, "ICCT-001");
+  EXPECT_EQ(view.highest_issued, 0);
+}
+
+TEST_P(AdminServiceTest, ResetNegativeIsValidationError) {
+  const auto reset = service_->reset_sequence(-1, "alice");
+  ASSERT_FALSE(reset);
+  EXPECT_EQ(reset.error().code, ErrorCode::kValidationFailed);
+  EXPECT_EQ(reset.error().field, "new_number");
+  EXPECT_EQ(audit_count("sequence.reset"), 0);
+}
+
+TEST_P(AdminServiceTest, ResetBelowHighestIssuedIsRefusedAndChangesNothing) {
+  for (int i = 0; i < 3; ++i)
+    register_team("Team " + std::string(1, char('A' + i)) + "xx",
+                  "c" + std::to_string(i) + "@example.com",
+                  "Church " + std::string(1, char('A' + i)) + "xx");
+  const auto reset = service_->reset_sequence(2, "alice");
+  ASSERT_FALSE(reset);
+  EXPECT_EQ(reset.error().code, ErrorCode::kSequenceBelowIssued);
+  EXPECT_EQ(http_status(reset.error().code), 409u);
+  EXPECT_EQ(service_->sequence().current_number, 3);
+  EXPECT_EQ(audit_count("sequence.reset"), 0);
+}
+
+TEST_P(AdminServiceTest, ResetUpwardsIsAuditedAndTheNextRegistrationGetsNPlusOne) {
+  ASSERT_EQ(register_team("Team Alpha", "a@example.com"), "ICCT-001");
+  const auto reset = service_->reset_sequence(10, "alice");
+  ASSERT_TRUE(reset);
+  EXPECT_TRUE(reset->changed);
+  EXPECT_EQ(reset->previous_number, 1);
+  EXPECT_EQ(reset->now.next_team_id, "ICCT-011");
+  EXPECT_EQ(reset->skipped_numbers, 9);
+  EXPECT_EQ(register_team("Team Beta", "b@example.com"), "ICCT-011");
+  const auto audit = service_->audit(10, 0);
+  ASSERT_FALSE(audit.entries.empty());
+  const auto& entry = audit.entries.front();
+  EXPECT_EQ(entry.action, "sequence.reset");
+  EXPECT_EQ(entry.actor, "alice");
+  EXPECT_EQ(entry.from_value, "1");
+  EXPECT_EQ(entry.to_value, "10");
+  ASSERT_TRUE(entry.detail);
+  EXPECT_NE(entry.detail->find("2 to 10"), std::string::npos) << *entry.detail;
+}
+
+TEST_P(AdminServiceTest, AResetNeverInterleavesWithRegistrations) {
+  constexpr int kPerThread = 12;
+  constexpr std::int64_t kResetTo = 100;
+  std::atomic<int> committed{0};
+  std::vector<std::thread> writers;
+  writers.reserve(2);
+  for (int t = 0; t < 2; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string tag = fmt::format("{}x{}", static_cast<char>('a' + t), i);
+        const std::string id = register_team("Team " + tag, tag + "@example.com", "Church " + tag,
+                                             fmt::format("9{:09d}", t * 100 + i));
+        EXPECT_TRUE(id.starts_with("ICCT-")) << id;
+        ++committed;
+      }
+    });
+  }
+  while (committed.load() < 5) std::this_thread::yield();
+  const auto reset = service_->reset_sequence(kResetTo, "alice");
+  for (auto& w : writers) w.join();
+  ASSERT_TRUE(reset) << reset.error().message;
+  // Every number is either one of 1..k, issued before the reset, or one of 101..100+m, after it:
+  // no registration saw a half-done reset and none was skipped or doubled.
+  std::vector<std::int64_t> low;
+  std::vector<std::int64_t> high;
+  const auto page = store_->list_teams(1000, 0);
+  for (const auto& team : page.teams) (team.number <= kResetTo ? low : high).push_back(team.number);
+  std::sort(low.begin(), low.end());
+  std::sort(high.begin(), high.end());
+  ASSERT_EQ(low.size() + high.size(), 2u * kPerThread);
+  for (std::size_t i = 0; i < low.size(); ++i) EXPECT_EQ(low[i], static_cast<std::int64_t>(i) + 1);
+  for (std::size_t i = 0; i < high.size(); ++i) {
+    EXPECT_EQ(high[i], kResetTo + static_cast<std::int64_t>(i) + 1);
+  }
+  EXPECT_EQ(reset->previous_number, static_cast<std::int64_t>(low.size()));
+  EXPECT_EQ(service_->sequence().current_number, kResetTo + static_cast<std::int64_t>(high.size()));
+}
+
+TEST_P(AdminServiceTest, ResetToTheHighestIssuedClosesAGap) {
+  register_team("Team Alpha", "a@example.com");
+  ASSERT_TRUE(service_->reset_sequence(5, "alice"));
+  const auto back = service_->reset_sequence(1, "alice");
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(back->changed);
+  EXPECT_EQ(back->now.next_team_id, "ICCT-002");
+  EXPECT_EQ(audit_count("sequence.reset"), 2);
+}
+
+TEST_P(AdminServiceTest, ResetToTheCurrentValueIsANoOpWithoutAudit) {
+  const auto reset = service_->reset_sequence(0, "alice");
+  ASSERT_TRUE(reset);
+  EXPECT_FALSE(reset->changed);
+  EXPECT_EQ(audit_count("sequence.reset"), 0);
+}
+
+TEST_P(AdminServiceTest, SyncRaisesToAHandInsertedTeamAndNeverLowers) {
+  register_team("Team Alpha", "a@example.com");
+  insert_team_by_hand("ICCT-007", 7);
+  const auto raised = service_->sync_sequence("alice");
+  EXPECT_TRUE(raised.changed);
+  EXPECT_EQ(raised.previous_number, 1);
+  EXPECT_EQ(raised.now.current_number, 7);
+  EXPECT_EQ(raised.now.next_team_id, "ICCT-008");
+  EXPECT_EQ(audit_count("sequence.sync"), 1);
+
+  ASSERT_TRUE(service_->reset_sequence(20, "alice"));
+  const auto again = service_->sync_sequence("alice");
+  EXPECT_FALSE(again.changed);
+  EXPECT_EQ(again.now.current_number, 20);
+  EXPECT_EQ(service_->sequence().current_number, 20);
+  EXPECT_EQ(audit_count("sequence.sync"), 1);
+}
+
+TEST_P(AdminServiceTest, ConfirmTwiceWritesOneAuditEntry) {
+  const std::string id = register_team("Team Alpha", "a@example.com");
+  const auto first = service_->confirm(id, "alice");
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->changed);
+  EXPECT_EQ(first->from, "pending");
+  const auto second = service_->confirm(id, "alice");
+  ASSERT_TRUE(second);
+  EXPECT_FALSE(second->changed);
+  EXPECT_EQ(audit_count("team.confirm"), 1);
+}
+
+TEST_P(AdminServiceTest, ConfirmUnknownTeamIsNotFound) {
+  const auto result = service_->confirm("ICCT-999", "alice");
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, ErrorCode::kTeamNotFound);
+}
+
+TEST_P(AdminServiceTest, RejectStoresTheReasonAndFreesTheEmail) {
+  const std::string id = register_team("Team Alpha", "a@example.com");
+  EXPECT_EQ(register_team("Team Other", "a@example.com", "Other Church"),
+            "DUPLICATE_CAPTAIN_EMAIL");
+  const auto rejected = service_->reject(id, "  forged letter  ", "alice");
+  ASSERT_TRUE(rejected);
+  EXPECT_TRUE(rejected->changed);
+  EXPECT_EQ(rejected->reason, "forged letter");
+  const auto again = service_->reject(id, "other", "alice");
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->changed);
+  EXPECT_EQ(audit_count("team.reject"), 1);
+  EXPECT_EQ(register_team("Team Other", "a@example.com", "Other Church"), "ICCT-002");
+}
+
+TEST_P(AdminServiceTest, ConfirmingARejectedTeamWhoseSlotWasTakenIsAConflict) {
+  const std::string id = register_team("Team Alpha", "a@example.com");
+  ASSERT_TRUE(service_->reject(id, "", "alice"));
+  ASSERT_EQ(register_team("Team Other", "a@example.com", "Other Church"), "ICCT-002");
+  const auto email = service_->confirm(id, "alice");
+  ASSERT_FALSE(email);
+  EXPECT_EQ(email.error().code, ErrorCode::kDuplicateCaptainEmail);
+
+  const std::string named =
+      register_team("Team Gamma", "g@example.com", "Third Church", "9111111111");
+  ASSERT_TRUE(service_->reject(named, "", "alice"));
+  ASSERT_EQ(register_team("Team Gamma", "g2@example.com", "Fourth Church", "9111111111"),
+            "ICCT-004");
+  const auto team = service_->confirm(named, "alice");
+  ASSERT_FALSE(team);
+  EXPECT_EQ(team.error().code, ErrorCode::kDuplicateTeam);
+  EXPECT_EQ(audit_count("team.confirm"), 0);
+}
+
+TEST_P(AdminServiceTest, ConfirmingARejectedTeamBeyondTheChurchLimitIsAConflict) {
+  const std::string id = register_team("Team One", "1@example.com", "Full Church", "9000000011");
+  ASSERT_TRUE(service_->reject(id, "", "alice"));
+  register_team("Team Two", "2@example.com", "Full Church", "9000000012");
+  register_team("Team Three", "3@example.com", "Full Church", "9000000013");
+  const auto result = service_->confirm(id, "alice");
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, ErrorCode::kChurchLimitReached);
+}
+
+TEST_P(AdminServiceTest, ConfirmingARejectedTeamWithItsSlotsFreeSucceeds) {
+  const std::string id = register_team("Team One", "1@example.com");
+  ASSERT_TRUE(service_->reject(id, "", "alice"));
+  const auto result = service_->confirm(id, "alice");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->from, "rejected");
+  EXPECT_FALSE(result->reason);
+}
+
+TEST_P(AdminServiceTest, ListFiltersByStatusAndSearchesCaseInsensitively) {
+  const std::string a = register_team("Team Alpha", "a@example.com", "Church Alpha");
+  register_team("Team Beta", "b@example.com", "Church Beta");
+  ASSERT_TRUE(service_->confirm(a, "alice"));
+  auto confirmed = service_->list_teams(storage::AdminTeamQuery{"confirmed", "", 100, 0});
+  ASSERT_TRUE(confirmed);
+  ASSERT_EQ(confirmed->total, 1);
+  EXPECT_EQ(confirmed->teams.at(0).summary.team_id, a);
+  EXPECT_EQ(confirmed->teams.at(0).player_count, 11);
+  auto found = service_->list_teams(storage::AdminTeamQuery{"", "BETA", 100, 0});
+  ASSERT_TRUE(found);
+  ASSERT_EQ(found->total, 1);
+  EXPECT_EQ(found->teams.at(0).summary.team_name, "Team Beta");
+  auto none = service_->list_teams(storage::AdminTeamQuery{"", "100%_", 100, 0});
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->total, 0);
+  auto all = service_->list_teams(storage::AdminTeamQuery{"", "", 100, 0});
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->total, 2);
+  EXPECT_EQ(all->teams.at(0).summary.team_id, "ICCT-002");  // newest first
+  const auto bad = service_->list_teams(storage::AdminTeamQuery{"approved", "", 100, 0});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().field, "status");
+}
+
+TEST_P(AdminServiceTest, PlayerDetailNamesItsTeam) {
+  const std::string id = register_team("Team Alpha", "a@example.com");
+  const auto player = service_->player(id + "-P03");
+  ASSERT_TRUE(player);
+  EXPECT_EQ(player->player.position, 3);
+  EXPECT_EQ(player->team_id, id);
+  EXPECT_EQ(player->team_name, "Team Alpha");
+  EXPECT_FALSE(service_->player(id + "-P99"));
+}
+
+TEST_P(AdminServiceTest, ExportHasAHeaderAndOneRowPerPlayer) {
+  register_team("Team Alpha", "a@example.com");
+  insert_team_by_hand("ICCT-002", 2);  // no players: still one row
+  const std::string csv = service_->export_csv();
+  std::size_t lines = 0;
+  for (std::size_t pos = 0; (pos = csv.find("\r\n", pos)) != std::string::npos; pos += 2) ++lines;
+  EXPECT_EQ(lines, 1u + 11u + 1u);
+  EXPECT_TRUE(csv.starts_with("team_id,team_name,"));
+}
+
+TEST_P(AdminServiceTest, TokensAreCreatedOnceListedAndRevoked) {
+  const auto token = service_->create_token("alice", kCliActor);
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->size(), 64u);
+  const auto again = service_->create_token("alice", kCliActor);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().field, "name");
+  EXPECT_FALSE(service_->create_token("env", kCliActor));
+  EXPECT_FALSE(service_->create_token("bad name", kCliActor));
+  const auto active = admin_store_->active_tokens();
+  ASSERT_EQ(active.size(), 1u);
+  EXPECT_EQ(active[0].token_hash, token_hash(*token));
+  EXPECT_TRUE(service_->revoke_token("alice", kCliActor));
+  EXPECT_FALSE(service_->revoke_token("alice", kCliActor));
+  EXPECT_TRUE(admin_store_->active_tokens().empty());
+  const auto listed = service_->list_tokens();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_TRUE(listed[0].revoked_at);
+  EXPECT_EQ(audit_count("token.create"), 1);
+  EXPECT_EQ(audit_count("token.revoke"), 1);
+}
+
+TEST_P(AdminServiceTest, CliRunsTheSameOperations) {
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(run_command(*service_, Command{Command::Kind::kSequenceReset, "", "-3"}, out, err), 1);
+  EXPECT_NE(err.str().find("VALIDATION_FAILED"), std::string::npos);
+  EXPECT_EQ(run_command(*service_, Command{Command::Kind::kSequenceReset, "", "4x"}, out, err), 1);
+  EXPECT_EQ(run_command(*service_, Command{Command::Kind::kSequenceReset, "", "4"}, out, err), 0);
+  EXPECT_NE(out.str().find("\"next_team_id\":\"ICCT-005\""), std::string::npos) << out.str();
+  const auto audit = service_->audit(1, 0);
+  ASSERT_EQ(audit.entries.size(), 1u);
+  EXPECT_EQ(audit.entries[0].actor, "cli");
+
+  std::ostringstream token_out;
+  EXPECT_EQ(run_command(*service_, Command{Command::Kind::kTokenCreate, "ops", ""}, token_out, err),
+            0);
+  EXPECT_EQ(token_out.str().size(), 65u);  // the token and a newline, nothing else on stdout
+}
+
+std::string backend_name(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, AdminServiceTest, ::testing::Values("sqlite", "postgres"),
+                         backend_name);
+
+}  // namespace
+}  // namespace teamreg::admin

@@ -1,0 +1,150 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>  // store.hpp uses std::runtime_error without including it
+#include <string>
+#include <string_view>
+#include <tl/expected.hpp>
+#include <vector>
+
+#include "core/error.hpp"
+#include "storage/store.hpp"
+
+namespace teamreg::storage {
+
+/// An admin token as listed by the CLI. Never carries the token or its hash.
+struct AdminTokenInfo {
+  std::string name;
+  std::string created_at;
+  std::optional<std::string> revoked_at;
+  std::optional<std::string> last_used_at;
+};
+
+/// A token that may authenticate: its name and the hex SHA-256 of the token.
+struct ActiveToken {
+  std::string name;
+  std::string token_hash;
+  std::optional<std::string> last_used_at;
+};
+
+struct AdminTeamQuery {
+  std::string status;  ///< pending | confirmed | rejected, or empty for all
+  std::string search;  ///< case-insensitive substring of ID, names, e-mail or phone; empty for all
+  int limit = 100;
+  int offset = 0;
+};
+
+/// One row of the admin team list.
+struct AdminTeamRow {
+  TeamSummary summary;
+  Person captain;
+  Person vice;
+  int player_count = 0;
+  std::vector<std::string> document_fields;  ///< fields with a stored document, e.g. pastor_letter
+};
+
+struct AdminTeamPage {
+  std::int64_t total = 0;  ///< teams matching the query, over all pages
+  std::vector<AdminTeamRow> teams;
+};
+
+struct PlayerDetail {
+  PlayerRecord player;
+  std::string team_id;
+  std::string team_name;
+  std::string church_name;
+  std::vector<std::string> document_fields;  ///< this player's, e.g. player_0_aadhar_file
+};
+
+/// A status change asked for by an admin (confirm or reject).
+struct StatusRequest {
+  std::string team_id;
+  std::string status;  ///< confirmed | rejected
+  std::string reason;  ///< stored with a rejection; empty for none
+  std::string actor;   ///< token name, or "cli"
+  int teams_per_church = 2;
+};
+
+struct StatusChange {
+  std::string team_id;
+  std::string from;
+  std::string to;
+  std::optional<std::string> reason;  ///< the stored reason after the change
+  bool changed = false;               ///< false: the team already had that status (no audit entry)
+};
+
+struct SequenceReset {
+  SequenceState before;
+  std::int64_t new_number = 0;
+  bool changed = false;
+};
+
+struct AuditEntry {
+  std::int64_t id = 0;
+  std::string at;
+  std::string actor;
+  std::string action;  ///< sequence.reset, sequence.sync, team.confirm, team.reject, token.*
+  std::string subject;
+  std::optional<std::string> from_value;
+  std::optional<std::string> to_value;
+  std::optional<std::string> detail;
+};
+
+struct AuditPage {
+  std::int64_t total = 0;
+  std::vector<AuditEntry> entries;  ///< newest first
+};
+
+/// One row of the CSV export: a team with one of its players (none for a team without players).
+struct ExportRow {
+  TeamSummary team;
+  Person captain;
+  Person vice;
+  std::optional<std::string> status_reason;
+  std::optional<PlayerRecord> player;
+};
+
+/// The database port of the admin API. Team detail, the sequence state and sync come from Store
+/// (same rows, same rules); this port adds what only admins do. Thread-safe; infrastructure
+/// failures throw as in Store.
+class AdminStore {
+ public:
+  virtual ~AdminStore() = default;
+
+  /// Stores a new token under a name never used before (revoked names stay taken); audited.
+  /// kValidationFailed (field "name") when the name is taken.
+  virtual tl::expected<void, Error> create_token(std::string_view name, std::string_view token_hash,
+                                                 std::string_view actor) = 0;
+  virtual std::vector<AdminTokenInfo> list_tokens() = 0;
+  /// Revokes an active token; audited. False when no active token has that name.
+  virtual bool revoke_token(std::string_view name, std::string_view actor) = 0;
+  /// Every token that is not revoked.
+  virtual std::vector<ActiveToken> active_tokens() = 0;
+  /// Records that a token was used just now.
+  virtual void touch_token(std::string_view name) = 0;
+
+  virtual AdminTeamPage list_teams(const AdminTeamQuery& query) = 0;
+  virtual std::optional<PlayerDetail> find_player(std::string_view player_id) = 0;
+  virtual std::optional<DocumentRecord> find_document(std::string_view team_id,
+                                                      std::string_view field) = 0;
+
+  /// Confirms or rejects a team and audits the change, atomically. Setting the status a team
+  /// already has changes nothing and writes no audit entry. Leaving `rejected` re-checks the
+  /// slots a rejection freed: kDuplicateCaptainEmail, kDuplicateTeam, kChurchLimitReached.
+  /// kTeamNotFound when there is no such team.
+  virtual tl::expected<StatusChange, Error> set_status(const StatusRequest& request) = 0;
+
+  /// Sets last_number to new_number under the allocation lock, so it cannot interleave with a
+  /// registration, and audits it. kSequenceBelowIssued (nothing changed) when new_number is below
+  /// the highest issued number. Setting the current value changes nothing and is not audited.
+  virtual tl::expected<SequenceReset, Error> reset_sequence(const std::string& name,
+                                                            std::int64_t new_number,
+                                                            std::string_view actor) = 0;
+
+  virtual AuditPage audit(int limit, int offset) = 0;
+  /// Every team with its players, in team number order, players by position.
+  virtual std::vector<ExportRow> export_rows() = 0;
+};
+
+}  // namespace teamreg::storage

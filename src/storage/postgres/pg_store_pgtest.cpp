@@ -1,0 +1,372 @@
+// PostgreSQL-only behaviour: ambiguous commits, server restarts, the pool, error hygiene.
+// The behaviour shared with SQLite is in storage/store_behaviour_pgtest.cpp.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "core/uuid.hpp"
+#include "registration/committer.hpp"
+#include "registration/response.hpp"
+#include "storage/postgres/pg_store.hpp"
+#include "testing/pg_server.hpp"
+
+namespace teamreg::storage::postgres {
+namespace {
+
+using namespace std::chrono_literals;
+
+const ids::SequenceFormat kFormat{"ICCT", 3};
+const CommitRules kRules{"team", 2};
+
+Registration sample(const std::string& tag) {
+  Registration r;
+  r.request_uuid = random_uuid();
+  r.request_id = "req-" + tag;
+  r.team_name = "Team " + tag;
+  r.church_name = "Church " + tag;
+  r.captain = Person{"Captain " + tag, "9876543210", "captain." + tag + "@example.com", ""};
+  r.vice = Person{"Vice " + tag, "8765432109", "vice." + tag + "@example.com", ""};
+  for (int i = 0; i < 12; ++i) r.players.push_back(Player{fmt::format("Player {}", i), "Bowler"});
+  r.documents.push_back(
+      StagedDocument{"pastor_letter", "key-" + random_uuid(), "application/pdf", 100});
+  return r;
+}
+
+class PgStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dsn_ = testing::PgServer::shared().create_database();
+    store_ = open();
+    store_->migrate("team", kFormat);
+  }
+  std::unique_ptr<PgStore> open(std::size_t pool_size = 8,
+                                std::chrono::milliseconds acquire_timeout = 5000ms) {
+    return std::make_unique<PgStore>(PgConfig{dsn_, pool_size, acquire_timeout});
+  }
+  std::int64_t query_int(const std::string& sql) {
+    return Connection(dsn_).exec("raw", sql).int64(0, 0);
+  }
+  /// Stored numbers are exactly 1..n, each request_uuid at most once.
+  void expect_gapless(std::int64_t n) {
+    EXPECT_EQ(query_int("SELECT COUNT(*) FROM teams"), n);
+    EXPECT_EQ(query_int("SELECT COUNT(DISTINCT number) FROM teams"), n);
+    EXPECT_EQ(query_int("SELECT COALESCE(MIN(number), 1) FROM teams"), 1);
+    EXPECT_EQ(query_int("SELECT COALESCE(MAX(number), 0) FROM teams"), n);
+    EXPECT_EQ(query_int("SELECT COUNT(DISTINCT request_uuid) FROM teams"), n);
+    EXPECT_EQ(query_int("SELECT last_number FROM id_sequences WHERE name = 'team'"), n);
+  }
+
+  std::string dsn_;
+  std::unique_ptr<PgStore> store_;
+};
+
+TEST_F(PgStoreTest, ResendingACommittedBatchAnswersWithTheSameTeamsAndNoNewNumbers) {
+  // The connection was lost while the batch committed: the committer re-sends the same batch.
+  Registration a = sample("a");
+  Registration b = sample("b");
+  b.idempotency_key = "key-b";
+  b.idempotency_fingerprint = "fp-b";
+  Registration refused = sample("refused");
+  refused.captain.email = a.captain.email;
+  const std::vector<Registration> batch{a, b, refused};
+  const auto first = store_->commit_batch(batch, kRules);
+  ASSERT_EQ(std::get<Committed>(first.at(0)).number, 1);
+  ASSERT_EQ(std::get<Committed>(first.at(1)).number, 2);
+  ASSERT_EQ(std::get<Error>(first.at(2)).code, ErrorCode::kDuplicateCaptainEmail);
+
+  std::vector<Registration> resent = batch;
+  resent.push_back(sample("new"));
+  const auto second = store_->commit_batch(resent, kRules);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto& was = std::get<Committed>(first[i]);
+    const auto& is = std::get<Committed>(second.at(i));  // Committed, not Replayed
+    EXPECT_EQ(is.number, was.number);
+    EXPECT_EQ(is.team_id, was.team_id);
+    EXPECT_EQ(is.body, was.body);
+  }
+  EXPECT_EQ(std::get<Error>(second.at(2)).code, ErrorCode::kDuplicateCaptainEmail);
+  EXPECT_EQ(std::get<Committed>(second.at(3)).team_id, "ICCT-003");
+  expect_gapless(3);
+}
+
+TEST_F(PgStoreTest, FastRestartDuringAStreamOfBatchesLosesAndDuplicatesNothing) {
+  // Threads re-send a batch after a TransientError, as the committer does; the server restarts
+  // in the middle. Only success or TransientError may be seen, and afterwards every registration
+  // is stored exactly once with the ID its (final) answer named.
+  std::vector<std::unique_ptr<PgStore>> stores;
+  for (int i = 0; i < 2; ++i) stores.push_back(open(4));
+  constexpr int kThreads = 6;
+  constexpr int kBatches = 30;
+  std::atomic<int> batches_done{0};
+  std::atomic<int> transient{0};
+  std::mutex mutex;
+  std::map<std::string, std::string> answered;  // request_uuid -> team_id
+  std::vector<std::string> failures;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      PgStore& store = *stores[static_cast<std::size_t>(t % 2)];
+      for (int b = 0; b < kBatches; ++b) {
+        std::vector<Registration> batch;
+        for (int i = 0; i < 3; ++i) batch.push_back(sample(fmt::format("t{}b{}r{}", t, b, i)));
+        for (int attempt = 1;; ++attempt) {
+          try {
+            const auto outcomes = store.commit_batch(batch, kRules);
+            const std::lock_guard lock(mutex);
+            for (std::size_t i = 0; i < outcomes.size(); ++i) {
+              if (const auto* c = std::get_if<Committed>(&outcomes[i])) {
+                answered[batch[i].request_uuid] = c->team_id;
+              } else {
+                failures.push_back("a valid registration was refused");
+              }
+            }
+            break;
+          } catch (const TransientError&) {
+            ++transient;
+            if (attempt == 400) {
+              const std::lock_guard lock(mutex);
+              failures.push_back("still failing after 400 attempts");
+              break;
+            }
+            std::this_thread::sleep_for(25ms);
+          } catch (const std::exception& e) {
+            const std::lock_guard lock(mutex);
+            failures.push_back(e.what());
+            break;
+          }
+        }
+        ++batches_done;
+      }
+    });
+  }
+  while (batches_done < kThreads * kBatches / 3) std::this_thread::sleep_for(5ms);
+  testing::PgServer::shared().restart_fast();
+  for (auto& thread : threads) thread.join();
+
+  ASSERT_TRUE(failures.empty()) << failures.front();
+  EXPECT_GT(transient.load(), 0) << "the restart did not interrupt any batch";
+  constexpr std::int64_t kTotal = kThreads * kBatches * 3;
+  ASSERT_EQ(static_cast<std::int64_t>(answered.size()), kTotal);
+  expect_gapless(kTotal);
+  Connection db(dsn_);
+  const Result rows = db.exec("raw", "SELECT request_uuid, team_id FROM teams");
+  for (int i = 0; i < rows.rows(); ++i) {
+    EXPECT_EQ(answered[rows.text(i, 0)], rows.text(i, 1));
+  }
+}
+
+TEST_F(PgStoreTest, TheCommitterRidesThroughAFastRestart) {
+  CommitterConfig config;
+  config.max_attempts = 60;
+  config.base_backoff = 20ms;
+  config.max_backoff = 200ms;
+  config.rules = kRules;
+  Committer committer(*store_, config);
+  constexpr int kRegistrations = 240;
+  std::vector<std::promise<CommitOutcome>> promises(kRegistrations);
+  std::vector<std::future<CommitOutcome>> futures;
+  std::vector<Registration> registrations;
+  for (int i = 0; i < kRegistrations; ++i) {
+    futures.push_back(promises[static_cast<std::size_t>(i)].get_future());
+    registrations.push_back(sample(fmt::format("c{}", i)));
+  }
+  std::atomic<int> submitted{0};
+  std::vector<std::thread> producers;
+  for (int p = 0; p < 4; ++p) {
+    producers.emplace_back([&, p] {
+      for (int i = p; i < kRegistrations; i += 4) {
+        auto& promise = promises[static_cast<std::size_t>(i)];
+        while (
+            !committer.submit(registrations[static_cast<std::size_t>(i)],
+                              [&promise](CommitOutcome o) { promise.set_value(std::move(o)); })) {
+          std::this_thread::sleep_for(1ms);
+        }
+        ++submitted;
+        std::this_thread::sleep_for(2ms);
+      }
+    });
+  }
+  while (submitted < kRegistrations / 3) std::this_thread::sleep_for(2ms);
+  testing::PgServer::shared().restart_fast();
+  for (auto& producer : producers) producer.join();
+
+  std::int64_t committed = 0;
+  Connection db(dsn_);
+  for (int i = 0; i < kRegistrations; ++i) {
+    const CommitOutcome outcome = futures[static_cast<std::size_t>(i)].get();
+    if (const auto* c = std::get_if<Committed>(&outcome)) {
+      ++committed;
+      const Result row = db.exec("raw", "SELECT team_id FROM teams WHERE request_uuid = $1",
+                                 {registrations[static_cast<std::size_t>(i)].request_uuid});
+      ASSERT_EQ(row.rows(), 1);
+      EXPECT_EQ(row.text(0, 0), c->team_id);
+    } else {
+      // Never a 500: only 503 after the retries, and then nothing may be stored.
+      const auto& error = std::get<Error>(outcome);
+      EXPECT_EQ(error.code, ErrorCode::kServiceUnavailable);
+    }
+  }
+  EXPECT_EQ(committed, kRegistrations);  // 60 attempts outlast a fast restart
+  expect_gapless(committed);
+}
+
+TEST_F(PgStoreTest, IdlePooledConnectionsAreReplacedAfterARestart) {
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(store_->ping());
+  EXPECT_EQ(
+      std::get<Committed>(store_->commit_batch(std::vector{sample("a")}, kRules).at(0)).number, 1);
+  testing::PgServer::shared().restart_fast();
+  // No caller sees the dead connections: they are checked when taken from the pool.
+  EXPECT_EQ(store_->list_teams(10, 0).total, 1);
+  EXPECT_EQ(
+      std::get<Committed>(store_->commit_batch(std::vector{sample("b")}, kRules).at(0)).number, 2);
+  EXPECT_TRUE(store_->ping());
+}
+
+TEST_F(PgStoreTest, AnExhaustedPoolAnswersTransientErrorAfterABoundedWait) {
+  auto small = open(/*pool_size=*/1, /*acquire_timeout=*/300ms);
+  small->ping();
+  // Another session holds the sequence row, so a batch holds the pool's only connection.
+  Connection blocker(dsn_);
+  Transaction tx(blocker);
+  blocker.exec("raw", "SELECT 1 FROM id_sequences WHERE name = 'team' FOR UPDATE");
+  auto stuck = std::async(std::launch::async,
+                          [&] { return small->commit_batch(std::vector{sample("a")}, kRules); });
+  std::this_thread::sleep_for(200ms);
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_THROW(small->find_idempotent("k"), TransientError);
+  const auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(waited, 250ms);
+  EXPECT_FALSE(small->ping());  // /ready reports it too
+  tx.commit();
+  EXPECT_EQ(std::get<Committed>(stuck.get().at(0)).number, 1);
+  EXPECT_TRUE(small->ping());
+}
+
+TEST_F(PgStoreTest, ErrorsNeverCarryThePasswordTheDsnOrSqlText) {
+  const std::string secret = "Sup3rS3cretPw";
+  const auto message_of = [](auto&& action) -> std::string {
+    try {
+      action();
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    return "no exception";
+  };
+  {
+    PgStore unreachable(PgConfig{"postgresql://postgres:" + secret + "@127.0.0.1:1/x", 2, 1000ms});
+    EXPECT_FALSE(unreachable.ping());
+    const std::string message = message_of([&] { unreachable.migrate("team", kFormat); });
+    EXPECT_EQ(message.find(secret), std::string::npos) << message;
+    EXPECT_THROW(unreachable.migrate("team", kFormat), TransientError);
+  }
+  {
+    const auto port = testing::PgServer::shared().port();
+    PgStore wrong_db(PgConfig{
+        fmt::format("postgresql://postgres:{}@127.0.0.1:{}/no_such_db", secret, port), 2, 1000ms});
+    const std::string message = message_of([&] { wrong_db.list_teams(1, 0); });
+    EXPECT_NE(message.find("postgres connect failed"), std::string::npos) << message;
+    EXPECT_EQ(message.find(secret), std::string::npos) << message;
+  }
+  {
+    const std::string message = message_of([&] {
+      PgStore bad(PgConfig{"postgresql://postgres:" + secret + "%zz@127.0.0.1/x"});
+      bad.list_teams(1, 0);
+    });
+    EXPECT_EQ(message.find(secret), std::string::npos) << message;
+    EXPECT_NE(message.find("invalid PostgreSQL connection string"), std::string::npos) << message;
+  }
+  {
+    Connection db(dsn_);
+    const std::string message = message_of([&] {
+      db.exec("insert sequence", "INSERT INTO id_sequences VALUES ($1, 'ICCT', 3, 0)", {"team"});
+    });
+    EXPECT_NE(message.find("sqlstate=23505"), std::string::npos) << message;
+    EXPECT_NE(message.find("constraint=id_sequences_pkey"), std::string::npos) << message;
+    EXPECT_EQ(message.find("INSERT"), std::string::npos) << message;
+    EXPECT_EQ(message.find("(team)"), std::string::npos) << message;  // no values from DETAIL
+    EXPECT_THROW(
+        db.exec("insert sequence", "INSERT INTO id_sequences VALUES ($1, 'ICCT', 3, 0)", {"team"}),
+        PgError);
+  }
+}
+
+TEST_F(PgStoreTest, ABareUrlIsCompletedFromTheLibpqEnvironment) {
+  // `--database postgresql://` plus PGHOST/PGPORT/PGUSER/PGDATABASE, as operators set them.
+  // No other thread runs here, so setenv is safe.
+  const std::string port = std::to_string(testing::PgServer::shared().port());
+  const std::string database = dsn_.substr(dsn_.rfind('/') + 1);
+  struct Environment {
+    Environment(const std::string& port, const std::string& database) {
+      ::setenv("PGHOST", "127.0.0.1", 1);
+      ::setenv("PGPORT", port.c_str(), 1);
+      ::setenv("PGUSER", "postgres", 1);
+      ::setenv("PGDATABASE", database.c_str(), 1);
+    }
+    ~Environment() {
+      for (const char* name : {"PGHOST", "PGPORT", "PGUSER", "PGDATABASE"}) ::unsetenv(name);
+    }
+  };
+  bool reachable = false;
+  {
+    const Environment environment(port, database);
+    PgStore from_env(PgConfig{.dsn = "postgresql://"});
+    reachable = from_env.ping();
+    from_env.commit_batch(std::vector{sample("env")}, kRules);
+  }
+  EXPECT_TRUE(reachable);
+  EXPECT_EQ(store_->sequence("team").last_number, 1);
+}
+
+TEST_F(PgStoreTest, ConnectionsUseReadCommittedWhateverTheDatabaseDefault) {
+  const std::string database = dsn_.substr(dsn_.rfind('/') + 1);
+  Connection(dsn_).exec("raw", fmt::format("ALTER DATABASE {} SET default_transaction_isolation = "
+                                           "'repeatable read'",
+                                           database));
+  Connection db(dsn_);
+  EXPECT_EQ(db.exec("raw", "SHOW transaction_isolation").text(0, 0), "read committed");
+}
+
+TEST_F(PgStoreTest, SqlstatesAreClassified) {
+  EXPECT_TRUE(is_transient_sqlstate("40001"));
+  EXPECT_TRUE(is_transient_sqlstate("40P01"));
+  EXPECT_TRUE(is_transient_sqlstate("57P01"));
+  EXPECT_TRUE(is_transient_sqlstate("57P02"));
+  EXPECT_TRUE(is_transient_sqlstate("57P03"));
+  EXPECT_TRUE(is_transient_sqlstate("08006"));
+  EXPECT_TRUE(is_transient_sqlstate("53300"));
+  EXPECT_FALSE(is_transient_sqlstate("23505"));
+  EXPECT_FALSE(is_transient_sqlstate("42P01"));
+  EXPECT_FALSE(is_transient_sqlstate(""));
+  // A real one: the backend of a pooled connection is terminated (as by an administrator).
+  Connection victim(dsn_);
+  const std::int64_t pid = victim.exec("pid", "SELECT pg_backend_pid()").int64(0, 0);
+  Connection(dsn_).exec("terminate", "SELECT pg_terminate_backend($1)", {pid});
+  std::this_thread::sleep_for(50ms);
+  EXPECT_THROW(victim.exec("after termination", "SELECT 1"), TransientError);
+  EXPECT_TRUE(victim.broken());
+}
+
+TEST_F(PgStoreTest, TheBatchIsOneStatementInAutocommit) {
+  // One round trip: the function sees the whole batch and returns every outcome at once, in an
+  // implicit transaction (no BEGIN was sent, so nothing stays open after it).
+  Connection db(dsn_);
+  const Result result =
+      db.exec("raw", "SELECT teamreg_register_batch('team', 2, '[]'::jsonb)::text");
+  EXPECT_EQ(result.text(0, 0), "[]");
+  EXPECT_TRUE(db.idle());
+  EXPECT_EQ(query_int("SELECT COUNT(*) FROM pg_proc WHERE proname = 'teamreg_register_batch'"), 1);
+  // A missing sequence row is an error for the whole batch, not a silent success.
+  EXPECT_THROW(store_->commit_batch(std::vector{sample("a")}, CommitRules{"nope", 2}), PgError);
+  expect_gapless(0);
+}
+
+}  // namespace
+}  // namespace teamreg::storage::postgres

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "storage/admin_store.hpp"
+#include "storage/sqlite/sqlite_db.hpp"
+
+namespace teamreg::storage::sqlite {
+
+/// The admin port on SQLite, with connections of its own to the same file. Writes start with
+/// BEGIN IMMEDIATE: SQLite's one write lock serialises them with registrations, so a reset can
+/// never interleave with an allocation. Expects the schema to be migrated (SqliteStore::migrate).
+class SqliteAdminStore final : public AdminStore {
+ public:
+  explicit SqliteAdminStore(std::string path);
+
+  tl::expected<void, Error> create_token(std::string_view name, std::string_view token_hash,
+                                         std::string_view actor) override;
+  std::vector<AdminTokenInfo> list_tokens() override;
+  bool revoke_token(std::string_view name, std::string_view actor) override;
+  std::vector<ActiveToken> active_tokens() override;
+  void touch_token(std::string_view name) override;
+
+  AdminTeamPage list_teams(const AdminTeamQuery& query) override;
+  std::optional<PlayerDetail> find_player(std::string_view player_id) override;
+  std::optional<DocumentRecord> find_document(std::string_view team_id,
+                                              std::string_view field) override;
+  tl::expected<StatusChange, Error> set_status(const StatusRequest& request) override;
+  tl::expected<SequenceReset, Error> reset_sequence(const std::string& name,
+                                                    std::int64_t new_number,
+                                                    std::string_view actor) override;
+  AuditPage audit(int limit, int offset) override;
+  std::vector<ExportRow> export_rows() override;
+
+ private:
+  class Lease;
+  Lease reader();
+
+  std::string path_;
+  std::mutex writer_mutex_;
+  std::unique_ptr<Connection> writer_;
+  std::mutex readers_mutex_;
+  std::vector<std::unique_ptr<Connection>> idle_readers_;
+};
+
+}  // namespace teamreg::storage::sqlite
