@@ -2,6 +2,7 @@
 and either way the start-up log says so."""
 
 import os
+import subprocess  # noqa: F401 (type name in annotations)
 import sys
 import unittest
 import uuid
@@ -64,6 +65,47 @@ class StartupSync(E2ETestCase):
         server.restart()
         self.assertCreated(register(server), "ICCT-012")
         self.assertEqual(backend.sequence()["last_number"], 12)
+
+
+class Check(E2ETestCase):
+    """`teamreg check` validates what `serve` relies on; `serve` refuses to start on a problem."""
+
+    def check(self, server: h.Server) -> "subprocess.CompletedProcess":
+        args = ["check", "--data-dir", server.data_dir]
+        if server.database:
+            args += ["--database", server.database]
+        return h.run_cli(*args)
+
+    def test_healthy_database_passes(self):
+        server = self.start_server()
+        self.assertCreated(register(server), "ICCT-001")
+        server.stop()
+        result = self.check(server)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("check passed", result.stdout)
+
+    def test_missing_unique_constraint_fails_check_and_serve(self):
+        server = self.start_server()
+        self.assertCreated(register(server), "ICCT-001")
+        server.stop()
+        server.backend().execute("DROP INDEX teams_active_captain_email")
+        result = self.check(server)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("unique constraint teams(captain_email) is missing", result.stderr)
+        self.assertNotIn("check passed", result.stdout)
+        with self.assertRaises(h.ServerStartError):
+            server.start()
+        self.assertIn("startup check failed: unique constraint teams(captain_email) is missing",
+                      server.stderr_text())
+
+    def test_schema_newer_than_the_binary_fails(self):
+        server = self.start_server()
+        server.stop()
+        server.backend().execute("INSERT INTO schema_migrations (version, name, applied_at) "
+                                 "VALUES (999, 'from_the_future', '2030-01-01T00:00:00.000Z')")
+        result = self.check(server)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertRegex(result.stderr, r"schema version 999 is newer than this binary's \d+")
 
 
 if __name__ == "__main__":
