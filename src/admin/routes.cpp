@@ -25,20 +25,6 @@ Error not_found(ErrorCode code, std::string message) {
   return Error{code, std::move(message), {}, {}};
 }
 
-/// limit/offset and the like: absent → fallback; present but not a number in range → 400.
-tl::expected<int, Error> int_param(const http::Request& request, std::string_view name,
-                                   int fallback, int min, int max) {
-  const auto raw = request.query_param(name);
-  if (!raw) return fallback;
-  int value = 0;
-  const auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), value);
-  if (ec != std::errc{} || end != raw->data() + raw->size() || value < min || value > max) {
-    return tl::unexpected(validation_error(
-        std::string(name), fmt::format("{} must be a number from {} to {}", name, min, max)));
-  }
-  return value;
-}
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -229,9 +215,9 @@ void AdminRoutes::add_routes(http::Router& router) {
 }
 
 http::Response AdminRoutes::list_teams(const http::Request& request) {
-  const auto limit = int_param(request, "limit", kMaxPageSize, 1, kMaxPageSize);
+  const auto limit = http::int_query_param(request, "limit", kMaxPageSize, 1, kMaxPageSize);
   if (!limit) return error(limit.error(), request);
-  const auto offset = int_param(request, "offset", 0, 0, kMaxOffset);
+  const auto offset = http::int_query_param(request, "offset", 0, 0, kMaxOffset);
   if (!offset) return error(offset.error(), request);
   storage::AdminTeamQuery query;
   query.status = request.query_param("status").value_or("");
@@ -455,9 +441,9 @@ http::Response AdminRoutes::export_csv(const http::Request& /*request*/) {
 }
 
 http::Response AdminRoutes::audit(const http::Request& request) {
-  const auto limit = int_param(request, "limit", 100, 1, kMaxPageSize);
+  const auto limit = http::int_query_param(request, "limit", 100, 1, kMaxPageSize);
   if (!limit) return error(limit.error(), request);
-  const auto offset = int_param(request, "offset", 0, 0, kMaxOffset);
+  const auto offset = http::int_query_param(request, "offset", 0, 0, kMaxOffset);
   if (!offset) return error(offset.error(), request);
   const auto page = service_.audit(*limit, *offset);
   json::array data;

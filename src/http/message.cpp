@@ -2,6 +2,9 @@
 
 #include <boost/url/parse_query.hpp>
 #include <boost/url/params_view.hpp>
+#include <fmt/format.h>
+
+#include <charconv>
 #include <boost/url/url_view.hpp>
 
 namespace teamreg::http {
@@ -20,6 +23,19 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
   auto it = params.find(name);
   if (it == params.end()) return std::nullopt;
   return std::string((*it).value);
+}
+
+tl::expected<int, Error> int_query_param(const Request& request, std::string_view name,
+                                         int fallback, int min, int max) {
+  const auto raw = request.query_param(name);
+  if (!raw) return fallback;
+  int value = 0;
+  const auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), value);
+  if (ec != std::errc{} || end != raw->data() + raw->size() || value < min || value > max) {
+    return tl::unexpected(validation_error(
+        std::string(name), fmt::format("{} must be a number from {} to {}", name, min, max)));
+  }
+  return value;
 }
 
 Response json_response(unsigned status, std::string body) {

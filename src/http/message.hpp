@@ -41,6 +41,11 @@ struct Response {
 };
 
 Response json_response(unsigned status, std::string body);
+
+/// An integer query parameter such as limit/offset: absent → fallback; present but not a decimal
+/// number within [min, max] → a validation error naming the parameter.
+tl::expected<int, Error> int_query_param(const Request& request, std::string_view name,
+                                         int fallback, int min, int max);
 /// The one error shape; adds Retry-After for 429/503.
 Response error_response(const Error& error, std::string_view request_id);
 

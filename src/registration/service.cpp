@@ -25,22 +25,6 @@ Error busy(std::string_view what) {
                std::string(what)};
 }
 
-/// Parses limit/offset: absent → fallback; present but not a number in range → error.
-tl::expected<int, Error> int_param(const http::Request& request, std::string_view name,
-                                   int fallback, int min, int max) {
-  const auto raw = request.query_param(name);
-  if (!raw) return fallback;
-  int value = 0;
-  const auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), value);
-  if (ec != std::errc{} || end != raw->data() + raw->size() || value < min || value > max) {
-    return tl::unexpected(Error{ErrorCode::kValidationFailed,
-                                fmt::format("{} must be a number from {} to {}", name, min, max),
-                                std::string(name),
-                                {}});
-  }
-  return value;
-}
-
 }  // namespace
 
 /// One registration request in progress. Releases its admission slot and its Idempotency-Key
@@ -274,9 +258,9 @@ void RegistrationService::promote(std::vector<files::StagedFile> files) {
 }
 
 http::Response RegistrationService::list_teams(const http::Request& request) {
-  const auto limit = int_param(request, "limit", 100, 1, 1000);
+  const auto limit = http::int_query_param(request, "limit", 100, 1, 1000);
   if (!limit) return http::error_response(limit.error(), request.request_id);
-  const auto offset = int_param(request, "offset", 0, 0, 1'000'000'000);
+  const auto offset = http::int_query_param(request, "offset", 0, 0, 1'000'000'000);
   if (!offset) return http::error_response(offset.error(), request.request_id);
   const storage::TeamPage page = store_.list_teams(*limit, *offset);
   boost::json::array teams;
