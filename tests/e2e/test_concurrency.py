@@ -73,6 +73,47 @@ class ConcurrentRegistrations(E2ETestCase):
         self.assertEqual((churches[0]["team_count"], churches[0]["locked"]), (2, True))
         self.assertInvariants(server, created)
 
+    def test_clients_that_hang_up_while_queued_leave_whole_teams_or_nothing(self):
+        """A client that sends its whole registration and hangs up at once (so its request is still
+        queued or committing): its team is either committed with everything, or absent."""
+        server = self.start_server("--max-concurrent-uploads", "256")
+        abandoned = [h.make_team() for _ in range(30)]
+        answered = [h.make_team() for _ in range(30)]
+
+        def hang_up(form):
+            body = form.encode()
+            sock = h.socket.create_connection((server.host, server.port), timeout=30)
+            head = (f"POST /api/register/team HTTP/1.1\r\nHost: {server.host}:{server.port}\r\n"
+                    f"Content-Type: {form.content_type}\r\nContent-Length: {len(body)}\r\n\r\n")
+            sock.sendall(head.encode("latin-1") + body)
+            sock.close()
+            return "hung up"
+
+        jobs = [(hang_up, f) for f in abandoned] + [(lambda f: register(server, f), f) for f in answered]
+        results = h.run_concurrently(lambda job: job[0](job[1]), h.shuffled(jobs), workers=60)
+        self.assertEqual([r for r in results if isinstance(r, h.Failed)], [])
+        acknowledged = [r for r in results if isinstance(r, h.Response)]
+        self.assertEqual([r.status for r in acknowledged], [201] * len(answered))
+
+        # Let the server finish what the hung-up clients left queued, then judge the whole state.
+        deadline = h.time.monotonic() + 20
+        backend = server.backend()
+        while h.time.monotonic() < deadline:
+            before = backend.team_count()
+            h.time.sleep(1.0)
+            if backend.team_count() == before:
+                break
+        stored = {t["captain_email"]: t for t in backend.teams()}
+        expected = [h.Expected.of(r) for r in acknowledged]
+        for form in abandoned:
+            team = stored.get(form.value("captain_email").strip().lower())
+            if team is not None:  # committed: it must be whole, like an acknowledged one
+                expected.append(h.Expected(team["team_id"], form.value("team_name").strip(),
+                                           team["captain_email"], form.player_count(), form.documents()))
+        self.assertGreaterEqual(len(stored), len(answered))
+        self.assertEqual(len(expected), len(stored))
+        self.assertInvariants(server, expected)
+
 
 if __name__ == "__main__":
     unittest.main()
