@@ -26,7 +26,8 @@ constexpr std::uint64_t kLingerMaxBytes = 256ULL << 20;
 constexpr std::string_view kAllowMethods = "GET, POST, PUT, DELETE, OPTIONS";
 constexpr std::string_view kAllowHeaders =
     "Content-Type, Idempotency-Key, Authorization, X-Request-ID";
-constexpr std::string_view kExposeHeaders = "X-Request-ID, Idempotent-Replayed, Retry-After";
+constexpr std::string_view kExposeHeaders =
+    "X-Request-ID, Idempotent-Replayed, Retry-After, Content-Disposition";
 
 /// A client's X-Request-ID is echoed only when it is short and plain, so it is safe in logs.
 bool sane_request_id(std::string_view id) {
