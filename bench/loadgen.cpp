@@ -1,14 +1,14 @@
 // Load generator for POST /api/register/team: C concurrent keep-alive clients for a fixed time,
 // printing registrations/s, latency percentiles, errors by status and the server's peak RSS.
 // `verify` checks afterwards that the stored IDs are exactly 1..N.
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-#include <fmt/format.h>
-
-#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -52,8 +52,8 @@ struct Workload {
 };
 
 void add_text(std::string& body, std::string_view name, std::string_view value) {
-  body += fmt::format("--{}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n{}\r\n", kBoundary,
-                      name, value);
+  body += fmt::format("--{}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n{}\r\n",
+                      kBoundary, name, value);
 }
 
 void add_file(std::string& body, std::string_view name, const std::string& content) {
@@ -84,7 +84,8 @@ std::string registration_body(const Workload& w, const std::string& run_tag, std
     add_file(body, "group_photo", w.other_document);
   }
   for (int p = 0; p < w.players; ++p) {
-    add_text(body, fmt::format("player_{}_name", p), "Player " + letters(static_cast<std::uint64_t>(p)));
+    add_text(body, fmt::format("player_{}_name", p),
+             "Player " + letters(static_cast<std::uint64_t>(p)));
     add_text(body, fmt::format("player_{}_role", p), "Batsman");
     if (!w.other_document.empty()) {
       add_file(body, fmt::format("player_{}_aadhar_file", p), w.other_document);
@@ -168,8 +169,8 @@ std::string http_get(const tcp::endpoint& endpoint, const std::string& target) {
 int verify(const tcp::endpoint& endpoint, long expect) {
   std::vector<long> numbers;
   for (long offset = 0;; offset += 1000) {
-    const auto page =
-        boost::json::parse(http_get(endpoint, fmt::format("/api/teams?limit=1000&offset={}", offset)));
+    const auto page = boost::json::parse(
+        http_get(endpoint, fmt::format("/api/teams?limit=1000&offset={}", offset)));
     const auto& teams = page.at("teams").as_array();
     for (const auto& team : teams) {
       const std::string id(team.at("team_id").as_string());
@@ -227,10 +228,11 @@ int main(int argc, char** argv) {
   asio::io_context ioc(1);
   std::vector<Stats> stats(static_cast<std::size_t>(concurrency));
   const auto started = Clock::now();
-  const auto deadline =
-      started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(duration_s));
+  const auto deadline = started + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(duration_s));
   for (auto& s : stats) {
-    asio::co_spawn(ioc, client(endpoint, workload, run_tag, next_index, deadline, s), asio::detached);
+    asio::co_spawn(ioc, client(endpoint, workload, run_tag, next_index, deadline, s),
+                   asio::detached);
   }
   ioc.run();
   const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();

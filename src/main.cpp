@@ -1,5 +1,4 @@
 #include <CLI/CLI.hpp>
-
 #include <cstdlib>
 #include <iostream>
 #include <utility>
@@ -12,8 +11,9 @@ namespace {
 
 /// Flags shared by every subcommand that opens the database.
 void add_common_options(CLI::App& command, teamreg::app::AppConfig& config) {
-  command.add_option("--database", config.database,
-                     "SQLite file path or postgresql:// URL (default: <data-dir>/teamreg.db)")
+  command
+      .add_option("--database", config.database,
+                  "SQLite file path or postgresql:// URL (default: <data-dir>/teamreg.db)")
       ->envname("TEAMREG_DATABASE");
   command.add_option("--data-dir", config.data_dir, "Directory for the database and documents")
       ->envname("TEAMREG_DATA_DIR")
@@ -49,37 +49,45 @@ int main(int argc, char** argv) {
   serve->add_option("--max-players", rules.max_players, "Most players per team")
       ->envname("TEAMREG_MAX_PLAYERS")
       ->capture_default_str();
-  serve->add_option("--teams-per-church", config.registration.teams_per_church,
-                    "Most non-rejected teams per church")
+  serve
+      ->add_option("--teams-per-church", config.registration.teams_per_church,
+                   "Most non-rejected teams per church")
       ->envname("TEAMREG_TEAMS_PER_CHURCH")
       ->capture_default_str();
-  serve->add_option("--max-file-bytes", config.registration.form.max_file_bytes,
-                    "Largest accepted document")
+  serve
+      ->add_option("--max-file-bytes", config.registration.form.max_file_bytes,
+                   "Largest accepted document")
       ->envname("TEAMREG_MAX_FILE_BYTES")
       ->capture_default_str();
-  serve->add_flag("--require-payment-receipt", rules.require_payment_receipt,
-                  "payment_receipt is required")
+  serve
+      ->add_flag("--require-payment-receipt", rules.require_payment_receipt,
+                 "payment_receipt is required")
       ->envname("TEAMREG_REQUIRE_PAYMENT_RECEIPT");
   serve->add_flag("--require-group-photo", rules.require_group_photo, "group_photo is required")
       ->envname("TEAMREG_REQUIRE_GROUP_PHOTO");
-  serve->add_flag("--require-player-documents", rules.require_player_documents,
-                  "each player's aadhar and subscription files are required")
+  serve
+      ->add_flag("--require-player-documents", rules.require_player_documents,
+                 "each player's aadhar and subscription files are required")
       ->envname("TEAMREG_REQUIRE_PLAYER_DOCUMENTS");
-  serve->add_option("--rate-limit", config.rate_limit_per_minute,
-                    "Registrations per minute per client address (0 = off)")
+  serve
+      ->add_option("--rate-limit", config.rate_limit_per_minute,
+                   "Registrations per minute per client address (0 = off)")
       ->envname("TEAMREG_RATE_LIMIT")
       ->capture_default_str();
-  serve->add_option("--max-concurrent-uploads", config.registration.max_concurrent_uploads,
-                    "Uploads in progress at once; more get 503")
+  serve
+      ->add_option("--max-concurrent-uploads", config.registration.max_concurrent_uploads,
+                   "Uploads in progress at once; more get 503")
       ->envname("TEAMREG_MAX_CONCURRENT_UPLOADS")
       ->capture_default_str();
-  serve->add_option("--max-staged-bytes", config.max_staged_bytes,
-                    "Bytes of uploads held in staging at once; more get 503")
+  serve
+      ->add_option("--max-staged-bytes", config.max_staged_bytes,
+                   "Bytes of uploads held in staging at once; more get 503")
       ->envname("TEAMREG_MAX_STAGED_BYTES")
       ->capture_default_str();
   int staging_ttl = static_cast<int>(config.staging_ttl.count());
-  serve->add_option("--staging-ttl", staging_ttl,
-                    "Seconds after which an unreferenced staged upload is deleted")
+  serve
+      ->add_option("--staging-ttl", staging_ttl,
+                   "Seconds after which an unreferenced staged upload is deleted")
       ->envname("TEAMREG_STAGING_TTL")
       ->capture_default_str();
   int sweep_interval = static_cast<int>(config.sweep_interval.count());
@@ -94,9 +102,10 @@ int main(int argc, char** argv) {
       ->envname("TEAMREG_WORKER_THREADS")
       ->capture_default_str();
 
-  serve->add_option("--admin-failure-limit", config.admin_auth.failures_per_minute,
-                    "Failed admin authentications per minute per client address before 429 "
-                    "(0 = off)")
+  serve
+      ->add_option("--admin-failure-limit", config.admin_auth.failures_per_minute,
+                   "Failed admin authentications per minute per client address before 429 "
+                   "(0 = off)")
       ->envname("TEAMREG_ADMIN_FAILURE_LIMIT")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
@@ -104,7 +113,8 @@ int main(int argc, char** argv) {
   auto* migrate = cli.add_subcommand("migrate", "Apply database migrations and exit");
   add_common_options(*migrate, config);
   auto* check = cli.add_subcommand(
-      "check", "Sync the sequence and validate schema, constraints and storage; non-zero on problems");
+      "check",
+      "Sync the sequence and validate schema, constraints and storage; non-zero on problems");
   add_common_options(*check, config);
 
   // Admin commands: the same code path as the /admin routes, audited with actor "cli".

@@ -25,32 +25,6 @@ Error not_found(ErrorCode code, std::string message) {
   return Error{code, std::move(message), {}, {}};
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/// A path segment as the client meant it: the router hands segments over still percent-encoded.
-std::string decode_segment(std::string_view segment) {
-  std::string out;
-  out.reserve(segment.size());
-  for (std::size_t i = 0; i < segment.size(); ++i) {
-    if (segment[i] == '%' && i + 2 < segment.size()) {
-      const int high = hex_value(segment[i + 1]);
-      const int low = hex_value(segment[i + 2]);
-      if (high >= 0 && low >= 0) {
-        out.push_back(static_cast<char>(high * 16 + low));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(segment[i]);
-  }
-  return out;
-}
-
 std::string encode_segment(std::string_view segment) {
   constexpr std::string_view kHex = "0123456789ABCDEF";
   std::string out;
@@ -72,7 +46,7 @@ std::string encode_segment(std::string_view segment) {
 /// A decoded path parameter; nullopt when it holds control characters (NUL included), which no
 /// team ID, player ID or field name has and which a database driver might cut short.
 std::optional<std::string> path_param(const http::Request& request, const std::string& name) {
-  std::string value = decode_segment(request.path_params.at(name));
+  std::string value = request.path_params.at(name);  // decoded by the router
   const bool control = std::any_of(value.begin(), value.end(), [](char c) {
     return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
   });

@@ -1,10 +1,10 @@
 #include "app/app.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/json.hpp>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -26,11 +26,11 @@
 #include "http/server.hpp"
 #include "registration/committer.hpp"
 #include "registration/service.hpp"
+#include "storage/migrations.hpp"
 #include "storage/postgres/pg_admin_store.hpp"
 #include "storage/postgres/pg_store.hpp"
-#include "storage/sqlite/sqlite_admin_store.hpp"
-#include "storage/migrations.hpp"
 #include "storage/schema_check.hpp"
+#include "storage/sqlite/sqlite_admin_store.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace teamreg::app {
@@ -75,7 +75,8 @@ void sync_at_startup(storage::Store& store, const ids::SequenceFormat& configure
   } else {
     spdlog::info("sequence in sync name={} current={} next={}", name, current, next);
   }
-  if (before.format.prefix != configured.prefix || before.format.min_width != configured.min_width) {
+  if (before.format.prefix != configured.prefix ||
+      before.format.min_width != configured.min_width) {
     spdlog::warn(
         "sequence format differs from configuration name={} stored_prefix={} stored_width={} "
         "configured_prefix={} configured_width={}; the stored format is used",
@@ -202,7 +203,8 @@ int serve(AppConfig config) {
   const auto sweep = [&] {
     try {
       const auto result = files::sweep_staging(
-          staging, blobs, [&](std::span<const std::string> keys) { return store->referenced_keys(keys); },
+          staging, blobs,
+          [&](std::span<const std::string> keys) { return store->referenced_keys(keys); },
           config.staging_ttl);
       metrics.record_sweep(result.deleted, result.promoted);
       if (result.deleted + result.promoted > 0) {
@@ -238,9 +240,8 @@ int serve(AppConfig config) {
   }
   admin::AdminRoutes admin_routes(admin_service, admin_auth, blobs, staging);
   admin_routes.add_routes(router);
-  router.add("GET", "/health", [](const http::Request&) {
-    return http::json_response(200, R"({"status":"ok"})");
-  });
+  router.add("GET", "/health",
+             [](const http::Request&) { return http::json_response(200, R"({"status":"ok"})"); });
   router.add("GET", "/ready", [&](const http::Request& request) {
     const bool database = store->ping();
     const bool storage = blobs.writable() && std::filesystem::exists(staging.directory());
@@ -289,8 +290,8 @@ int serve(AppConfig config) {
   {
     Periodic sweeper(config.sweep_interval, sweep);
     const bool v6 = config.server.host.find(':') != std::string::npos;
-    std::cout << "listening on http://" << (v6 ? "[" : "") << config.server.host
-              << (v6 ? "]" : "") << ":" << port << std::endl;
+    std::cout << "listening on http://" << (v6 ? "[" : "") << config.server.host << (v6 ? "]" : "")
+              << ":" << port << std::endl;
     spdlog::info("server started database={} data_dir={} port={}",
                  config.uses_postgres() ? "postgresql" : "sqlite", config.data_dir, port);
     server.run();

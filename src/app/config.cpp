@@ -51,8 +51,9 @@ std::string finalize(AppConfig& config) {
   }
   auto& rules = config.registration.rules;
   if (rules.min_players < 1 || rules.max_players > 99 || rules.min_players > rules.max_players) {
-    return fmt::format("players must satisfy 1 <= --min-players <= --max-players <= 99 (got {} and {})",
-                       rules.min_players, rules.max_players);
+    return fmt::format(
+        "players must satisfy 1 <= --min-players <= --max-players <= 99 (got {} and {})",
+        rules.min_players, rules.max_players);
   }
   if (config.registration.teams_per_church < 1) return "--teams-per-church must be at least 1";
   if (config.registration.form.max_file_bytes < 1) return "--max-file-bytes must be positive";

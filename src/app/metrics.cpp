@@ -35,14 +35,16 @@ void Metrics::record_sweep(std::size_t deleted, std::size_t promoted) {
 std::string Metrics::render(const std::function<void(std::string&)>& gauges) const {
   std::string out;
   const std::lock_guard lock(mutex_);
-  out += "# HELP teamreg_http_requests_total HTTP requests answered, by route pattern and status.\n"
-         "# TYPE teamreg_http_requests_total counter\n";
+  out +=
+      "# HELP teamreg_http_requests_total HTTP requests answered, by route pattern and status.\n"
+      "# TYPE teamreg_http_requests_total counter\n";
   for (const auto& [key, count] : requests_) {
     out += fmt::format("teamreg_http_requests_total{{route=\"{}\",status=\"{}\"}} {}\n", key.first,
                        key.second, count);
   }
-  out += "# HELP teamreg_registration_duration_seconds Time from request start to 201.\n"
-         "# TYPE teamreg_registration_duration_seconds histogram\n";
+  out +=
+      "# HELP teamreg_registration_duration_seconds Time from request start to 201.\n"
+      "# TYPE teamreg_registration_duration_seconds histogram\n";
   for (std::size_t i = 0; i < kLatencyBucketsMs.size(); ++i) {
     out += fmt::format("teamreg_registration_duration_seconds_bucket{{le=\"{}\"}} {}\n",
                        kLatencyBucketsMs[i] / 1000.0, latency_buckets_[i]);
@@ -52,8 +54,9 @@ std::string Metrics::render(const std::function<void(std::string&)>& gauges) con
       "teamreg_registration_duration_seconds_count {0}\n"
       "teamreg_registration_duration_seconds_sum {1}\n",
       latency_count_, latency_sum_ms_ / 1000.0);
-  out += "# HELP teamreg_commit_batch_size Registrations per group-commit transaction.\n"
-         "# TYPE teamreg_commit_batch_size histogram\n";
+  out +=
+      "# HELP teamreg_commit_batch_size Registrations per group-commit transaction.\n"
+      "# TYPE teamreg_commit_batch_size histogram\n";
   for (std::size_t i = 0; i < kBatchBuckets.size(); ++i) {
     out += fmt::format("teamreg_commit_batch_size_bucket{{le=\"{}\"}} {}\n", kBatchBuckets[i],
                        batch_buckets_[i]);

@@ -24,7 +24,7 @@ class Metrics final {
   std::string render(const std::function<void(std::string&)>& gauges) const;
 
  private:
-  static constexpr std::array<double, 12> kLatencyBucketsMs{1,   2.5, 5,    10,   25,   50,
+  static constexpr std::array<double, 12> kLatencyBucketsMs{1,   2.5, 5,   10,   25,   50,
                                                             100, 250, 500, 1000, 2500, 10000};
   static constexpr std::array<std::size_t, 8> kBatchBuckets{1, 2, 4, 8, 16, 32, 64, 128};
   mutable std::mutex mutex_;

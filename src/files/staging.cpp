@@ -78,7 +78,9 @@ void StagedFile::sync_and_close() {
   if (rc != 0) throw_errno("fsync staged file");
 }
 
-void StagedFile::keep() { kept_ = true; }
+void StagedFile::keep() {
+  kept_ = true;
+}
 
 StagingArea::StagingArea(StagingConfig config) : config_(std::move(config)) {}
 
@@ -124,6 +126,8 @@ bool StagingArea::reserve(std::uint64_t bytes) {
   return true;
 }
 
-void StagingArea::sync_directory() const { fsync_path(config_.directory); }
+void StagingArea::sync_directory() const {
+  fsync_path(config_.directory);
+}
 
 }  // namespace teamreg::files

@@ -13,7 +13,7 @@
 namespace teamreg::files {
 
 struct StagingConfig {
-  std::filesystem::path directory;            ///< <data-dir>/staging
+  std::filesystem::path directory;              ///< <data-dir>/staging
   std::uint64_t max_staged_bytes = 2ULL << 30;  ///< cap on bytes held in staging at once
 };
 

@@ -1,11 +1,11 @@
 #include "http/message.hpp"
 
-#include <boost/url/parse_query.hpp>
-#include <boost/url/params_view.hpp>
 #include <fmt/format.h>
 
-#include <charconv>
+#include <boost/url/params_view.hpp>
+#include <boost/url/parse_query.hpp>
 #include <boost/url/url_view.hpp>
+#include <charconv>
 
 namespace teamreg::http {
 

@@ -1,5 +1,7 @@
 #include "http/router.hpp"
 
+#include <algorithm>
+
 namespace teamreg::http {
 namespace {
 
@@ -14,6 +16,33 @@ std::vector<std::string> split_path(std::string_view path) {
     start = slash + 1;
   }
   return segments;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// A captured segment as the client meant it (`ICCT%2D007` is `ICCT-007`). A malformed escape is
+/// kept literally; handlers still validate what they receive.
+std::string decode_segment(std::string_view segment) {
+  std::string out;
+  out.reserve(segment.size());
+  for (std::size_t i = 0; i < segment.size(); ++i) {
+    if (segment[i] == '%' && i + 2 < segment.size()) {
+      const int high = hex_value(segment[i + 1]);
+      const int low = hex_value(segment[i + 2]);
+      if (high >= 0 && low >= 0) {
+        out.push_back(static_cast<char>(high * 16 + low));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(segment[i]);
+  }
+  return out;
 }
 
 bool is_placeholder(const std::string& segment) {
@@ -43,7 +72,12 @@ Router::Match Router::match(Request& request) const {
     bool ok = true;
     for (std::size_t i = 0; i < segments.size() && ok; ++i) {
       if (is_placeholder(route.segments[i])) {
-        params[route.segments[i].substr(1, route.segments[i].size() - 2)] = segments[i];
+        std::string value = decode_segment(segments[i]);
+        // No identifier holds control characters, and a C-string database API would cut a value
+        // at an encoded NUL (`ICCT-001%00` must not find ICCT-001): such a path matches nothing.
+        ok = std::none_of(value.begin(), value.end(),
+                          [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
+        params[route.segments[i].substr(1, route.segments[i].size() - 2)] = std::move(value);
       } else {
         ok = route.segments[i] == segments[i];
       }

@@ -1,11 +1,11 @@
 #include "http/server.hpp"
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <optional>
 #include <thread>
 
@@ -146,8 +146,7 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Server::Impl& server)
-      : stream_(std::move(socket)), server_(server) {}
+  Session(tcp::socket socket, Server::Impl& server) : stream_(std::move(socket)), server_(server) {}
 
   void start() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
@@ -166,10 +165,9 @@ class Session : public std::enable_shared_from_this<Session> {
     close_after_ = false;
     answered_ = false;
     stream_.expires_after(config().header_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                               self->on_header(ec);
-                             });
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
@@ -180,17 +178,19 @@ class Session : public std::enable_shared_from_this<Session> {
         describe_request();
         close_after_ = true;
         respond(error_response(Error{ErrorCode::kPayloadTooLarge,
-                                     "Request body exceeds the maximum allowed size", {}, {}},
+                                     "Request body exceeds the maximum allowed size",
+                                     {},
+                                     {}},
                                request_.request_id));
         return;
       }
       if (ec == bhttp::error::header_limit) {
         begin_request();
         close_after_ = true;
-        respond(error_response(Error{ErrorCode::kBadRequest, "Request headers are too large",
-                                     {}, {}},
-                               request_.request_id),
-                431);
+        respond(
+            error_response(Error{ErrorCode::kBadRequest, "Request headers are too large", {}, {}},
+                           request_.request_id),
+            431);
         return;
       }
       if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
@@ -235,8 +235,9 @@ class Session : public std::enable_shared_from_this<Session> {
     } else if (parser_->content_length() &&
                *parser_->content_length() > config().max_small_body_bytes) {
       close_after_ = true;
-      respond(error_response(Error{ErrorCode::kPayloadTooLarge, "Request body is too large", {}, {}},
-                             request_.request_id));
+      respond(
+          error_response(Error{ErrorCode::kPayloadTooLarge, "Request body is too large", {}, {}},
+                         request_.request_id));
       return;
     }
     read_body();
@@ -284,10 +285,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->get().body().data = chunk_.data();
     parser_->get().body().size = chunk_.size();
     stream_.expires_after(config().body_idle_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        self->on_body_read(ec);
-                      });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body_read(ec); });
   }
 
   void on_body_read(beast::error_code ec) {
@@ -295,9 +295,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == bhttp::error::body_limit) {
       close_after_ = true;
       sink_.reset();
-      respond(error_response(Error{ErrorCode::kPayloadTooLarge,
-                                   "Request body exceeds the maximum allowed size", {}, {}},
-                             request_.request_id));
+      respond(error_response(
+          Error{
+              ErrorCode::kPayloadTooLarge, "Request body exceeds the maximum allowed size", {}, {}},
+          request_.request_id));
       return;
     }
     if (ec) {
@@ -337,10 +338,9 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_never();
     auto self = shared_from_this();
     Responder responder = [self](Response response) {
-      asio::post(self->stream_.get_executor(),
-                 [self, response = std::move(response)]() mutable {
-                   self->respond(std::move(response));
-                 });
+      asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->respond(std::move(response));
+      });
     };
     if (sink_) {
       sink_->on_complete(std::move(responder));
@@ -389,10 +389,11 @@ class Session : public std::enable_shared_from_this<Session> {
         write(message, keep_alive);
         return;
       }
-      spdlog::warn("cannot open file for response request_id={} error=\"{}\"",
-                   request_.request_id, ec.message());
-      response = error_response(Error{ErrorCode::kNotFound, "The document is not available", {}, {}},
-                                request_.request_id);
+      spdlog::warn("cannot open file for response request_id={} error=\"{}\"", request_.request_id,
+                   ec.message());
+      response =
+          error_response(Error{ErrorCode::kNotFound, "The document is not available", {}, {}},
+                         request_.request_id);
       status_ = response.status;
     }
     auto message = std::make_shared<bhttp::response<bhttp::string_body>>();
@@ -427,10 +428,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void write(const std::shared_ptr<Message>& message, bool keep_alive) {
     stream_.expires_after(std::chrono::seconds(60));
     bhttp::async_write(stream_, *message,
-                       [self = shared_from_this(), message, keep_alive](beast::error_code ec,
-                                                                         std::size_t) {
-                         self->on_write(ec, keep_alive);
-                       });
+                       [self = shared_from_this(), message, keep_alive](
+                           beast::error_code ec, std::size_t) { self->on_write(ec, keep_alive); });
   }
 
   void on_write(beast::error_code ec, bool keep_alive) {
@@ -456,7 +455,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void log_access() {
-    AccessRecord record{request_.request_id, request_.method, route_, status_, bytes_out_,
+    AccessRecord record{request_.request_id,
+                        request_.method,
+                        route_,
+                        status_,
+                        bytes_out_,
                         std::chrono::duration<double, std::milli>(Clock::now() - started_).count()};
     server_.access(record);
   }
@@ -533,8 +536,14 @@ Server::Server(ServerConfig config, const Router& router, WorkerPool& workers,
 
 Server::~Server() = default;
 
-std::uint16_t Server::listen() { return impl_->listen(); }
-void Server::run() { impl_->run(); }
-void Server::stop() { impl_->stop(); }
+std::uint16_t Server::listen() {
+  return impl_->listen();
+}
+void Server::run() {
+  impl_->run();
+}
+void Server::stop() {
+  impl_->stop();
+}
 
 }  // namespace teamreg::http

@@ -1,7 +1,8 @@
 #include "ids/team_id.hpp"
 
-#include <charconv>
 #include <fmt/format.h>
+
+#include <charconv>
 
 namespace teamreg::ids {
 

@@ -18,7 +18,8 @@ std::string format_team_id(const SequenceFormat& format, std::int64_t number);
 
 /// The number of a team ID of this format, or nullopt if it is foreign (other prefix) or its
 /// suffix is not a plain decimal number.
-std::optional<std::int64_t> parse_team_number(const SequenceFormat& format, std::string_view team_id);
+std::optional<std::int64_t> parse_team_number(const SequenceFormat& format,
+                                              std::string_view team_id);
 
 /// `<team_id>-P<NN>`, NN = 1-based position, 2 digits.
 std::string format_player_id(std::string_view team_id, int position);

@@ -9,7 +9,9 @@ namespace teamreg {
 Committer::Committer(storage::Store& store, CommitterConfig config)
     : store_(store), config_(std::move(config)), thread_([this] { run(); }) {}
 
-Committer::~Committer() { stop(); }
+Committer::~Committer() {
+  stop();
+}
 
 bool Committer::submit(Registration registration, Callback done) {
   {
@@ -103,10 +105,10 @@ std::vector<storage::CommitOutcome> Committer::commit_one_by_one(
 
 std::vector<storage::CommitOutcome> Committer::unavailable(std::size_t count) {
   const Error error{ErrorCode::kServiceUnavailable,
-                          "The registration could not be saved right now; nothing was stored. "
-                          "Please retry.",
-                          {},
-                          "database unavailable after retries"};
+                    "The registration could not be saved right now; nothing was stored. "
+                    "Please retry.",
+                    {},
+                    "database unavailable after retries"};
   return std::vector<storage::CommitOutcome>(count, error);
 }
 

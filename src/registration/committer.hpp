@@ -14,9 +14,9 @@
 namespace teamreg {
 
 struct CommitterConfig {
-  std::size_t max_batch = 64;         ///< registrations per transaction at most
-  std::size_t max_queue = 1024;       ///< waiting registrations at most; beyond that, 503
-  int max_attempts = 8;               ///< tries per batch on transient database errors
+  std::size_t max_batch = 64;    ///< registrations per transaction at most
+  std::size_t max_queue = 1024;  ///< waiting registrations at most; beyond that, 503
+  int max_attempts = 8;          ///< tries per batch on transient database errors
   std::chrono::milliseconds base_backoff{20};
   std::chrono::milliseconds max_backoff{2000};
   storage::CommitRules rules;

@@ -16,7 +16,9 @@ FormReader::FormReader(files::StagingArea& staging, FormLimits limits)
   }
 }
 
-FormReader::~FormReader() { EVP_MD_CTX_free(digest_); }
+FormReader::~FormReader() {
+  EVP_MD_CTX_free(digest_);
+}
 
 void FormReader::hash(std::string_view bytes) {
   EVP_DigestUpdate(digest_, bytes.data(), bytes.size());
@@ -48,11 +50,11 @@ tl::expected<void, Error> FormReader::on_part_data(std::string_view bytes) {
   hash(bytes);
   if (kind_ == FieldKind::kFile) {
     if (current_file_->size_bytes() + bytes.size() > limits_.max_file_bytes) {
-      return tl::unexpected(Error{ErrorCode::kPayloadTooLarge,
-                                  fmt::format("{} is larger than the maximum of {} bytes", field_,
-                                              limits_.max_file_bytes),
-                                  field_,
-                                  {}});
+      return tl::unexpected(Error{
+          ErrorCode::kPayloadTooLarge,
+          fmt::format("{} is larger than the maximum of {} bytes", field_, limits_.max_file_bytes),
+          field_,
+          {}});
     }
     return current_file_->write(bytes);
   }
@@ -85,7 +87,9 @@ tl::expected<void, Error> FormReader::on_part_end() {
   return {};
 }
 
-std::vector<files::StagedFile> FormReader::take_files() { return std::move(files_); }
+std::vector<files::StagedFile> FormReader::take_files() {
+  return std::move(files_);
+}
 
 std::string FormReader::fingerprint() {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};

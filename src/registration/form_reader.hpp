@@ -18,7 +18,7 @@ namespace teamreg {
 
 struct FormLimits {
   std::uint64_t max_file_bytes = 5ULL << 20;
-  std::size_t max_text_bytes = 1024;         ///< one text field
+  std::size_t max_text_bytes = 1024;  ///< one text field
   std::size_t max_total_text_bytes = 64 * 1024;
 };
 

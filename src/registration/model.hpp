@@ -37,8 +37,9 @@ struct Registration {
   Person vice;
   std::vector<Player> players;
   std::vector<StagedDocument> documents;
-  std::string idempotency_key;          ///< empty when the client sent none
-  std::string idempotency_fingerprint;  ///< hash of the parsed form (field names, values, file bytes)
+  std::string idempotency_key;  ///< empty when the client sent none
+  std::string
+      idempotency_fingerprint;  ///< hash of the parsed form (field names, values, file bytes)
 };
 
 /// Text and file fields as they came off the wire, before validation.

@@ -1,9 +1,9 @@
 #include "registration/service.hpp"
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <charconv>
 
 #include "core/uuid.hpp"
@@ -85,8 +85,7 @@ class RegistrationService::Sink final : public http::UploadSink {
 RegistrationService::RegistrationService(RegistrationConfig config, files::StagingArea& staging,
                                          files::BlobStore& blobs, storage::Store& store,
                                          Committer& committer, WorkerPool& workers,
-                                         http::RateLimiter& rate_limiter,
-                                         RegistrationEvents events)
+                                         http::RateLimiter& rate_limiter, RegistrationEvents events)
     : config_(std::move(config)),
       staging_(staging),
       blobs_(blobs),
@@ -193,8 +192,7 @@ void RegistrationService::process(std::shared_ptr<Upload> upload, http::Responde
             if (auto* committed = std::get_if<storage::Committed>(&outcome)) {
               for (auto& file : upload->files) file.keep();
               const double ms =
-                  std::chrono::duration<double, std::milli>(Clock::now() - upload->started)
-                      .count();
+                  std::chrono::duration<double, std::milli>(Clock::now() - upload->started).count();
               spdlog::info("team registered team_id={} players={} request_id={} ms={:.1f}",
                            committed->team_id, player_count, upload->request_id, ms);
               if (events_.registered) events_.registered(ms);
@@ -284,8 +282,8 @@ http::Response RegistrationService::list_teams(const http::Request& request) {
 http::Response RegistrationService::team_detail(const http::Request& request) {
   const auto team = store_.find_team(request.path_params.at("team_id"));
   if (!team) {
-    return http::error_response(
-        Error{ErrorCode::kTeamNotFound, "Team not found", {}, {}}, request.request_id);
+    return http::error_response(Error{ErrorCode::kTeamNotFound, "Team not found", {}, {}},
+                                request.request_id);
   }
   boost::json::array players;
   for (const auto& p : team->players) {

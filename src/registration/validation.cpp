@@ -566,8 +566,8 @@ namespace {
 /// Phone keyboards type ’ (U+2019) where a desktop types ': without folding them, "St. Peter’s"
 /// and "St. Peter's" would be two churches and the per-church limit could be sidestepped.
 std::string fold_apostrophes(std::string_view text) {
-  static constexpr std::string_view kLookalikes[] = {"\xE2\x80\x98", "\xE2\x80\x99",
-                                                     "\xCA\xBC", "\xC2\xB4", "\x60"};
+  static constexpr std::string_view kLookalikes[] = {"\xE2\x80\x98", "\xE2\x80\x99", "\xCA\xBC",
+                                                     "\xC2\xB4", "\x60"};
   std::string out;
   out.reserve(text.size());
   std::size_t i = 0;

@@ -21,9 +21,9 @@ std::vector<std::string> check_schema(Store& store, const std::string& sequence_
   std::vector<std::string> problems;
   const int version = schema_version_or_zero(store);
   if (version < expected_version) {
-    problems.push_back(fmt::format(
-        "schema version {} is older than this binary's {}: run `teamreg migrate`", version,
-        expected_version));
+    problems.push_back(
+        fmt::format("schema version {} is older than this binary's {}: run `teamreg migrate`",
+                    version, expected_version));
   } else if (version > expected_version) {
     problems.push_back(fmt::format(
         "schema version {} is newer than this binary's {}: upgrade teamreg before serving", version,
@@ -41,9 +41,8 @@ std::vector<std::string> check_schema(Store& store, const std::string& sequence_
   } catch (const TransientError&) {
     throw;
   } catch (const std::exception&) {
-    problems.push_back(
-        fmt::format("sequence row '{}' is missing from id_sequences: run `teamreg migrate`",
-                    sequence_name));
+    problems.push_back(fmt::format(
+        "sequence row '{}' is missing from id_sequences: run `teamreg migrate`", sequence_name));
   }
   const std::vector<std::string> present = store.unique_keys();
   for (const std::string& key : required_unique_keys()) {

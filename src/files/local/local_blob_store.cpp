@@ -37,6 +37,8 @@ std::optional<std::filesystem::path> LocalBlobStore::locate(std::string_view key
   return std::nullopt;
 }
 
-bool LocalBlobStore::writable() const { return ::access(directory_.c_str(), W_OK | X_OK) == 0; }
+bool LocalBlobStore::writable() const {
+  return ::access(directory_.c_str(), W_OK | X_OK) == 0;
+}
 
 }  // namespace teamreg::files

@@ -10,9 +10,8 @@ namespace teamreg::storage::sqlite {
 
 void throw_sqlite(sqlite3* db, int rc, std::string_view what) {
   const int primary = rc & 0xFF;
-  const std::string message =
-      fmt::format("sqlite {} failed: {} ({})", what, sqlite3_errstr(rc),
-                  db != nullptr ? sqlite3_errmsg(db) : "no connection");
+  const std::string message = fmt::format("sqlite {} failed: {} ({})", what, sqlite3_errstr(rc),
+                                          db != nullptr ? sqlite3_errmsg(db) : "no connection");
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED || primary == SQLITE_IOERR ||
       primary == SQLITE_FULL || primary == SQLITE_CANTOPEN || primary == SQLITE_PROTOCOL) {
     throw TransientError(message);
@@ -21,8 +20,7 @@ void throw_sqlite(sqlite3* db, int rc, std::string_view what) {
 }
 
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
-  const int rc =
-      sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+  const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
   if (rc != SQLITE_OK) throw_sqlite(db_, rc, "prepare");
 }
 
@@ -31,11 +29,13 @@ Statement::Statement(Statement&& other) noexcept
   other.stmt_ = nullptr;
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() {
+  sqlite3_finalize(stmt_);
+}
 
 Statement& Statement::bind(int index, std::string_view text) {
-  const int rc = sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
-                                   SQLITE_TRANSIENT);
+  const int rc =
+      sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
   if (rc != SQLITE_OK) throw_sqlite(db_, rc, "bind");
   return *this;
 }
@@ -78,16 +78,18 @@ std::string Statement::text(int column) const {
                      static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
 }
 
-std::int64_t Statement::int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+std::int64_t Statement::int64(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
 
 bool Statement::is_null(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
 
 Connection::Connection(const std::string& path) {
-  const int rc = sqlite3_open_v2(path.c_str(), &db_,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     const std::string message = fmt::format("cannot open SQLite database {}: {}", path,
                                             db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory");
@@ -103,7 +105,9 @@ Connection::Connection(const std::string& path) {
   exec("PRAGMA foreign_keys=ON");
 }
 
-Connection::~Connection() { sqlite3_close_v2(db_); }
+Connection::~Connection() {
+  sqlite3_close_v2(db_);
+}
 
 void Connection::exec(std::string_view sql) {
   const std::string owned(sql);

@@ -28,12 +28,13 @@ constexpr std::string_view kInsertSequenceIfMissing =
 constexpr std::string_view kSchemaVersion =
     "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
 constexpr std::string_view kTables =
-    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name";
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY "
+    "name";
 constexpr std::string_view kIndexList = "SELECT name, \"unique\" FROM pragma_index_list(?1)";
-constexpr std::string_view kIndexColumns =
-    "SELECT name FROM pragma_index_info(?1) ORDER BY seqno";
+constexpr std::string_view kIndexColumns = "SELECT name FROM pragma_index_info(?1) ORDER BY seqno";
 constexpr std::string_view kSelectByRequestUuid =
-    "SELECT team_id, number, team_name, (SELECT COUNT(*) FROM players p WHERE p.team_id = t.team_id) "
+    "SELECT team_id, number, team_name, (SELECT COUNT(*) FROM players p WHERE p.team_id = "
+    "t.team_id) "
     "FROM teams t WHERE request_uuid = ?1";
 constexpr std::string_view kSelectIdempotency =
     "SELECT fingerprint, status, body FROM idempotency_keys WHERE key = ?1 AND created_at > ?2";
@@ -194,9 +195,9 @@ CommitOutcome SqliteStore::commit_one(const Registration& r, const CommitRules& 
     auto existing = db.prepare(kSelectByRequestUuid);
     if (existing.bind(1, r.request_uuid).step()) {
       const std::string team_id = existing.text(0);
-      return Committed{existing.int64(1), team_id,
-                       registered_body(team_id, existing.text(2),
-                                       static_cast<int>(existing.int64(3)))};
+      return Committed{
+          existing.int64(1), team_id,
+          registered_body(team_id, existing.text(2), static_cast<int>(existing.int64(3)))};
     }
   }
   if (!r.idempotency_key.empty()) {
@@ -218,7 +219,10 @@ CommitOutcome SqliteStore::commit_one(const Registration& r, const CommitRules& 
                  "captain_email",
                  {}};
   }
-  if (db.prepare(kActiveTeamExists).bind(1, team_key(r.team_name)).bind(2, r.captain.phone).step()) {
+  if (db.prepare(kActiveTeamExists)
+          .bind(1, team_key(r.team_name))
+          .bind(2, r.captain.phone)
+          .step()) {
     return Error{ErrorCode::kDuplicateTeam,
                  "A team with this name and captain phone is already registered",
                  "team_name",
@@ -323,7 +327,7 @@ std::optional<TeamRecord> SqliteStore::find_team(std::string_view team_id) {
   if (!select.step()) return std::nullopt;
   TeamRecord team;
   team.summary = TeamSummary{select.text(0), select.int64(1), select.text(2), select.text(3),
-                             select.text(4), select.text(5), select.text(6)};
+                             select.text(4), select.text(5),  select.text(6)};
   team.captain = Person{team.summary.captain_name, select.text(7), select.text(8), select.text(9)};
   team.vice = Person{select.text(10), select.text(11), select.text(12), select.text(13)};
   auto players = db->prepare(kSelectPlayers);
@@ -335,8 +339,7 @@ std::optional<TeamRecord> SqliteStore::find_team(std::string_view team_id) {
   auto documents = db->prepare(kSelectDocuments);
   documents.bind(1, team_id);
   while (documents.step()) {
-    team.documents.push_back(DocumentRecord{documents.text(0), documents.text(1),
-                                            documents.text(2),
+    team.documents.push_back(DocumentRecord{documents.text(0), documents.text(1), documents.text(2),
                                             static_cast<std::uint64_t>(documents.int64(3))});
   }
   return team;
