@@ -9,7 +9,7 @@ deps:
 
 build: deps
 	cmake --preset release >/dev/null
-	cmake --build --preset release -j $(JOBS)
+	cmake --build --preset release -j $(JOBS) --target teamreg
 
 build-dev: deps
 	cmake --preset dev >/dev/null
