@@ -7,6 +7,7 @@
 #include <charconv>
 
 #include "core/uuid.hpp"
+#include "storage/refusals.hpp"
 
 namespace teamreg {
 namespace {
@@ -172,10 +173,7 @@ void RegistrationService::process(std::shared_ptr<Upload> upload, http::Responde
         registration->idempotency_fingerprint = upload->reader.fingerprint();
         if (auto stored = store_.find_idempotent(upload->idempotency_key)) {
           if (stored->fingerprint != registration->idempotency_fingerprint) {
-            return fail(Error{ErrorCode::kIdempotencyKeyReused,
-                              "This Idempotency-Key was already used with a different request",
-                              "Idempotency-Key",
-                              {}});
+            return fail(storage::refusals::idempotency_key_reused());
           }
           if (events_.replayed) events_.replayed();
           upload->release_key();

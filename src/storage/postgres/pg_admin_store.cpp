@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "storage/admin_rules.hpp"
+#include "storage/postgres/pg_sequence.hpp"
 
 namespace teamreg::storage::postgres {
 namespace {
@@ -81,14 +82,6 @@ constexpr std::string_view kUpdateStatus =
     "UPDATE teams SET status = $2, status_reason = $3,"
     " updated_at = date_trunc('milliseconds', clock_timestamp()) WHERE team_id = $1";
 
-constexpr std::string_view kLockSequence =
-    "SELECT prefix, min_width, last_number FROM id_sequences WHERE name = $1 FOR UPDATE";
-// Same rule as PgStore's: the suffix must be all digits, so foreign or hand-typed IDs
-// (ICCT-X1, OTHER-009) do not disturb it. TODO(#4): share with pg_store.cpp once it settles.
-constexpr std::string_view kHighestIssued =
-    "SELECT COALESCE(MAX(substr(team_id, length($1) + 2)::bigint), 0) FROM teams "
-    "WHERE left(team_id, length($1) + 1) = $1 || '-' "
-    "AND substr(team_id, length($1) + 2) ~ '^[0-9]{1,18}$'";
 constexpr std::string_view kSetSequence =
     "UPDATE id_sequences SET last_number = $2 WHERE name = $1";
 
@@ -311,14 +304,8 @@ tl::expected<SequenceReset, Error> PgAdminStore::reset_sequence(const std::strin
   // Lock first, then read the teams: the highest number comes from a snapshot taken after every
   // registration batch that held the lock before us has committed, and none can allocate until
   // we commit.
-  const Result row = db.exec("lock sequence", kLockSequence, {name});
-  if (row.rows() == 0) throw std::runtime_error("sequence row missing: " + name);
   SequenceReset reset;
-  reset.before =
-      SequenceState{name, ids::SequenceFormat{row.text(0, 0), static_cast<int>(row.int64(0, 1))},
-                    row.int64(0, 2), 0};
-  reset.before.highest_issued =
-      db.exec("highest issued", kHighestIssued, {reset.before.format.prefix}).int64(0, 0);
+  reset.before = lock_sequence(db, name);
   reset.new_number = new_number;
   const SequenceState& before = reset.before;
   if (new_number < before.highest_issued) {

@@ -10,6 +10,8 @@
 #include "registration/response.hpp"
 #include "registration/validation.hpp"
 #include "storage/migrations.hpp"
+#include "storage/postgres/pg_sequence.hpp"
+#include "storage/refusals.hpp"
 
 namespace teamreg::storage::postgres {
 namespace {
@@ -56,14 +58,6 @@ constexpr std::string_view kSelectSequence =
     "  WHERE left(t.team_id, length(s.prefix) + 1) = s.prefix || '-'"
     "  AND substr(t.team_id, length(s.prefix) + 2) ~ '^[0-9]{1,18}$') "
     "FROM id_sequences s WHERE s.name = $1";
-constexpr std::string_view kLockSequence =
-    "SELECT prefix, min_width, last_number FROM id_sequences WHERE name = $1 FOR UPDATE";
-// The highest number among stored IDs of this prefix: the suffix must be all digits, so
-// foreign or hand-typed IDs (ICCT-X1, OTHER-009) do not disturb it.
-constexpr std::string_view kHighestIssued =
-    "SELECT COALESCE(MAX(substr(team_id, length($1) + 2)::bigint), 0) FROM teams "
-    "WHERE left(team_id, length($1) + 1) = $1 || '-' "
-    "AND substr(team_id, length($1) + 2) ~ '^[0-9]{1,18}$'";
 constexpr std::string_view kRaiseSequence =
     "UPDATE id_sequences SET last_number = $2 WHERE name = $1 AND last_number < $2";
 constexpr std::string_view kInsertAudit =
@@ -113,38 +107,13 @@ std::pair<std::string, std::string> split_registered_body(const Registration& r)
   return {body.substr(0, at), body.substr(at + quoted.size())};
 }
 
-/// The refusals the batch function can decide, with the same codes, messages and fields as the
-/// SQLite adapter.
+/// The refusal the batch function reported, by its outcome name.
 std::optional<Error> refusal(std::string_view outcome, const CommitRules& rules) {
-  if (outcome == "email") {
-    return Error{ErrorCode::kDuplicateCaptainEmail,
-                 "A team is already registered with this captain e-mail",
-                 "captain_email",
-                 {}};
-  }
-  if (outcome == "team") {
-    return Error{ErrorCode::kDuplicateTeam,
-                 "A team with this name and captain phone is already registered",
-                 "team_name",
-                 {}};
-  }
-  if (outcome == "church") {
-    return Error{
-        ErrorCode::kChurchLimitReached,
-        fmt::format("Maximum {} teams already registered for this church", rules.teams_per_church),
-        "church_name",
-        {}};
-  }
-  if (outcome == "constraint") {
-    return Error{ErrorCode::kDuplicateTeam, "This team is already registered", "team_name",
-                 "unique constraint fired on teams insert"};
-  }
-  if (outcome == "reused") {
-    return Error{ErrorCode::kIdempotencyKeyReused,
-                 "This Idempotency-Key was already used with a different request",
-                 "Idempotency-Key",
-                 {}};
-  }
+  if (outcome == "email") return refusals::duplicate_captain_email();
+  if (outcome == "team") return refusals::duplicate_team();
+  if (outcome == "church") return refusals::church_limit_reached(rules.teams_per_church);
+  if (outcome == "constraint") return refusals::unique_constraint_backstop();
+  if (outcome == "reused") return refusals::idempotency_key_reused();
   return std::nullopt;
 }
 
@@ -222,10 +191,6 @@ CommitOutcome parse_outcome(const json::value& value, const CommitRules& rules) 
 SequenceState sequence_state(const std::string& name, const Result& row) {
   return SequenceState{name, ids::SequenceFormat{row.text(0, 0), static_cast<int>(row.int64(0, 1))},
                        row.int64(0, 2), 0};
-}
-
-std::int64_t highest_issued(Connection& db, const std::string& prefix) {
-  return db.exec("highest issued", kHighestIssued, {prefix}).int64(0, 0);
 }
 
 }  // namespace
@@ -370,12 +335,7 @@ SequenceState PgStore::sync_sequence(const std::string& name, std::string_view a
   auto lease = pool_.acquire();
   Connection& db = *lease;
   Transaction tx(db);
-  // Lock first, then look at the teams: the highest number is read with a snapshot taken after
-  // every registration batch that held the lock before us has committed.
-  const Result row = db.exec("lock sequence", kLockSequence, {name});
-  if (row.rows() == 0) throw std::runtime_error("sequence row missing: " + name);
-  SequenceState before = sequence_state(name, row);
-  before.highest_issued = highest_issued(db, before.format.prefix);
+  const SequenceState before = lock_sequence(db, name);
   if (before.highest_issued > before.last_number) {
     db.exec("raise sequence", kRaiseSequence, {name, before.highest_issued});
     db.exec("insert audit", kInsertAudit,

@@ -8,6 +8,7 @@
 #include "registration/response.hpp"
 #include "registration/validation.hpp"
 #include "storage/migrations.hpp"
+#include "storage/refusals.hpp"
 #include "storage/sqlite/sqlite_sequence.hpp"
 
 namespace teamreg::storage::sqlite {
@@ -205,39 +206,26 @@ CommitOutcome SqliteStore::commit_one(const Registration& r, const CommitRules& 
     select.bind(1, r.idempotency_key).bind(2, idempotency_cutoff());
     if (select.step()) {
       if (select.text(0) != r.idempotency_fingerprint) {
-        return Error{ErrorCode::kIdempotencyKeyReused,
-                     "This Idempotency-Key was already used with a different request",
-                     "Idempotency-Key",
-                     {}};
+        return refusals::idempotency_key_reused();
       }
       return Replayed{static_cast<unsigned>(select.int64(1)), select.text(2)};
     }
   }
   if (db.prepare(kActiveEmailExists).bind(1, r.captain.email).step()) {
-    return Error{ErrorCode::kDuplicateCaptainEmail,
-                 "A team is already registered with this captain e-mail",
-                 "captain_email",
-                 {}};
+    return refusals::duplicate_captain_email();
   }
   if (db.prepare(kActiveTeamExists)
           .bind(1, team_key(r.team_name))
           .bind(2, r.captain.phone)
           .step()) {
-    return Error{ErrorCode::kDuplicateTeam,
-                 "A team with this name and captain phone is already registered",
-                 "team_name",
-                 {}};
+    return refusals::duplicate_team();
   }
   const std::string church = church_key(r.church_name);
   {
     auto count = db.prepare(kActiveChurchCount);
     count.bind(1, church).step();
     if (count.int64(0) >= rules.teams_per_church) {
-      return Error{ErrorCode::kChurchLimitReached,
-                   fmt::format("Maximum {} teams already registered for this church",
-                               rules.teams_per_church),
-                   "church_name",
-                   {}};
+      return refusals::church_limit_reached(rules.teams_per_church);
     }
   }
   auto allocate = db.prepare(kAllocateNumber);
@@ -257,8 +245,7 @@ CommitOutcome SqliteStore::commit_one(const Registration& r, const CommitRules& 
   team.step();
   if (team.constraint_failed()) {
     // The checks above run under the write lock, so this is a backstop, not a code path we expect.
-    return Error{ErrorCode::kDuplicateTeam, "This team is already registered", "team_name",
-                 "unique constraint fired on teams insert"};
+    return refusals::unique_constraint_backstop();
   }
   auto player = db.prepare(kInsertPlayer);
   for (std::size_t i = 0; i < r.players.size(); ++i) {
