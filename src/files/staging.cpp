@@ -82,7 +82,8 @@ void StagedFile::keep() {
   kept_ = true;
 }
 
-StagingArea::StagingArea(StagingConfig config) : config_(std::move(config)) {}
+StagingArea::StagingArea(StagingConfig config)
+    : config_(std::move(config)), directory_sync_([this] { fsync_path(config_.directory); }) {}
 
 void StagingArea::prepare() {
   std::filesystem::create_directories(config_.directory);
@@ -126,8 +127,8 @@ bool StagingArea::reserve(std::uint64_t bytes) {
   return true;
 }
 
-void StagingArea::sync_directory() const {
-  fsync_path(config_.directory);
+void StagingArea::sync_directory() {
+  directory_sync_.sync();
 }
 
 }  // namespace teamreg::files

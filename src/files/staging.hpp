@@ -8,6 +8,7 @@
 #include <string_view>
 #include <tl/expected.hpp>
 
+#include "core/coalesced_sync.hpp"
 #include "core/error.hpp"
 
 namespace teamreg::files {
@@ -69,8 +70,9 @@ class StagingArea final {
   void release(std::uint64_t bytes);
   std::uint64_t staged_bytes() const { return staged_bytes_.load(); }
   const std::filesystem::path& directory() const { return config_.directory; }
-  /// fsyncs the staging directory so that renames and creations in it are durable.
-  void sync_directory() const;
+  /// Makes the creation of every file staged before this call durable (fsync of the directory).
+  /// Concurrent callers share one fsync: see CoalescedSync. Blocking; throws on an I/O error.
+  void sync_directory();
 
  private:
   friend class StagedFile;
@@ -78,6 +80,7 @@ class StagingArea final {
 
   StagingConfig config_;
   std::atomic<std::uint64_t> staged_bytes_{0};
+  CoalescedSync directory_sync_;
 };
 
 }  // namespace teamreg::files
