@@ -24,12 +24,28 @@ Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
   if (rc != SQLITE_OK) throw_sqlite(db_, rc, "prepare");
 }
 
+Statement::Statement(sqlite3* db, sqlite3_stmt* stmt, std::vector<sqlite3_stmt*>* home)
+    : db_(db), stmt_(stmt), home_(home) {}
+
 Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_), stmt_(other.stmt_), constraint_failed_(other.constraint_failed_) {
+    : db_(other.db_),
+      stmt_(other.stmt_),
+      constraint_failed_(other.constraint_failed_),
+      home_(other.home_) {
   other.stmt_ = nullptr;
 }
 
 Statement::~Statement() {
+  if (stmt_ == nullptr) return;
+  if (home_ != nullptr) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    try {
+      home_->push_back(stmt_);
+      return;
+    } catch (...) {  // out of memory: finalize instead
+    }
+  }
   sqlite3_finalize(stmt_);
 }
 
@@ -106,7 +122,28 @@ Connection::Connection(const std::string& path) {
 }
 
 Connection::~Connection() {
+  for (auto& [sql, idle] : cache_) {
+    for (sqlite3_stmt* stmt : idle) sqlite3_finalize(stmt);
+  }
   sqlite3_close_v2(db_);
+}
+
+Statement Connection::prepare(std::string_view sql) {
+  auto slot = cache_.find(sql);
+  if (slot == cache_.end() && cache_.size() < kMaxCachedSql) {
+    slot = cache_.emplace(std::string(sql), std::vector<sqlite3_stmt*>{}).first;
+  }
+  if (slot == cache_.end()) return Statement(db_, sql);  // cache full: compiled for one use
+  if (!slot->second.empty()) {
+    sqlite3_stmt* stmt = slot->second.back();
+    slot->second.pop_back();
+    return Statement(db_, stmt, &slot->second);
+  }
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) throw_sqlite(db_, rc, "prepare");
+  return Statement(db_, stmt, &slot->second);
 }
 
 void Connection::exec(std::string_view sql) {

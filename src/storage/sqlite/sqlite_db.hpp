@@ -3,8 +3,11 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 namespace teamreg::storage::sqlite {
 
@@ -12,7 +15,11 @@ namespace teamreg::storage::sqlite {
 /// conditions a retry may fix, std::runtime_error otherwise. Never includes SQL text.
 [[noreturn]] void throw_sqlite(sqlite3* db, int rc, std::string_view what);
 
-/// A prepared statement; finalized on destruction. Bind indexes are 1-based.
+class Connection;
+
+/// A prepared statement. One from Connection::prepare goes back to its connection's cache on
+/// destruction (reset, bindings cleared); one built directly is finalized. Bind indexes are
+/// 1-based.
 class Statement final {
  public:
   Statement(sqlite3* db, std::string_view sql);
@@ -37,9 +44,13 @@ class Statement final {
   bool is_null(int column) const;
 
  private:
+  friend class Connection;
+  Statement(sqlite3* db, sqlite3_stmt* stmt, std::vector<sqlite3_stmt*>* home);
+
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
   bool constraint_failed_ = false;
+  std::vector<sqlite3_stmt*>* home_ = nullptr;  ///< the cache slot it returns to, if any
 };
 
 /// One connection, opened with the pragmas teamreg relies on (WAL, synchronous=FULL,
@@ -52,11 +63,24 @@ class Connection final {
   ~Connection();
 
   void exec(std::string_view sql);
-  Statement prepare(std::string_view sql) { return Statement(db_, sql); }
+  /// A statement for `sql`, compiled once per connection and reused: the registration path runs
+  /// the same dozen statements for every team, and compiling them cost more than running them.
+  Statement prepare(std::string_view sql);
   sqlite3* handle() const { return db_; }
 
  private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view sql) const noexcept {
+      return std::hash<std::string_view>{}(sql);
+    }
+  };
+  static constexpr std::size_t kMaxCachedSql = 64;  ///< distinct statements cached at most
+
   sqlite3* db_ = nullptr;
+  /// Idle compiled statements by SQL text. Entries are never erased, so a Statement may keep a
+  /// pointer to its slot (node-based map: slots do not move).
+  std::unordered_map<std::string, std::vector<sqlite3_stmt*>, Hash, std::equal_to<>> cache_;
 };
 
 /// Rolls back unless commit() is called. `immediate` takes the write lock at BEGIN, which is how

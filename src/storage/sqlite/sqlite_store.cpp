@@ -162,13 +162,13 @@ std::vector<CommitOutcome> SqliteStore::commit_batch(std::span<const Registratio
   Transaction tx(*writer_, /*immediate=*/true);
   for (const Registration& registration : batch) {
     // Each registration in its own savepoint: a failure rolls back only itself and its number.
-    writer_->exec("SAVEPOINT registration");
+    writer_->prepare("SAVEPOINT registration").step();
     CommitOutcome outcome = commit_one(registration, rules);
     if (std::holds_alternative<Committed>(outcome)) {
-      writer_->exec("RELEASE registration");
+      writer_->prepare("RELEASE registration").step();
     } else {
-      writer_->exec("ROLLBACK TO registration");
-      writer_->exec("RELEASE registration");
+      writer_->prepare("ROLLBACK TO registration").step();
+      writer_->prepare("RELEASE registration").step();
       if (const auto* error = std::get_if<Error>(&outcome);
           error != nullptr && !registration.idempotency_key.empty() &&
           error->code != ErrorCode::kIdempotencyKeyReused) {
