@@ -4,6 +4,39 @@
 
 namespace teamreg::app {
 
+Histogram::Histogram(std::string name, std::string help, std::vector<double> bounds)
+    : name_(std::move(name)),
+      help_(std::move(help)),
+      bounds_(std::move(bounds)),
+      buckets_(bounds_.size(), 0) {}
+
+void Histogram::observe(double value) {
+  for (std::size_t i = 0; i < bounds_.size(); ++i) {
+    if (value <= bounds_[i]) ++buckets_[i];
+  }
+  ++count_;
+  sum_ += value;
+}
+
+void Histogram::render(std::string& out) const {
+  out += fmt::format("# HELP {0} {1}\n# TYPE {0} histogram\n", name_, help_);
+  for (std::size_t i = 0; i < bounds_.size(); ++i) {
+    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name_, bounds_[i], buckets_[i]);
+  }
+  out += fmt::format("{0}_bucket{{le=\"+Inf\"}} {1}\n{0}_count {1}\n{0}_sum {2}\n", name_, count_,
+                     sum_);
+}
+
+Metrics::Metrics()
+    : registration_seconds_("teamreg_registration_duration_seconds",
+                            "Time from request start to 201.",
+                            {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10}),
+      batch_size_("teamreg_commit_batch_size", "Registrations per group-commit transaction.",
+                  {1, 2, 4, 8, 16, 32, 64, 128}),
+      commit_seconds_("teamreg_commit_duration_seconds",
+                      "Time the database took to commit one group-commit transaction.",
+                      {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}) {}
+
 void Metrics::record_request(const std::string& route, unsigned status) {
   const std::lock_guard lock(mutex_);
   ++requests_[{route, status}];
@@ -11,20 +44,13 @@ void Metrics::record_request(const std::string& route, unsigned status) {
 
 void Metrics::record_registration(double ms) {
   const std::lock_guard lock(mutex_);
-  for (std::size_t i = 0; i < kLatencyBucketsMs.size(); ++i) {
-    if (ms <= kLatencyBucketsMs[i]) ++latency_buckets_[i];
-  }
-  ++latency_count_;
-  latency_sum_ms_ += ms;
+  registration_seconds_.observe(ms / 1000.0);
 }
 
-void Metrics::record_batch(std::size_t size) {
+void Metrics::record_batch(std::size_t size, double ms) {
   const std::lock_guard lock(mutex_);
-  for (std::size_t i = 0; i < kBatchBuckets.size(); ++i) {
-    if (size <= kBatchBuckets[i]) ++batch_buckets_[i];
-  }
-  ++batch_count_;
-  batch_sum_ += size;
+  batch_size_.observe(static_cast<double>(size));
+  commit_seconds_.observe(ms / 1000.0);
 }
 
 void Metrics::record_sweep(std::size_t deleted, std::size_t promoted) {
@@ -42,29 +68,9 @@ std::string Metrics::render(const std::function<void(std::string&)>& gauges) con
     out += fmt::format("teamreg_http_requests_total{{route=\"{}\",status=\"{}\"}} {}\n", key.first,
                        key.second, count);
   }
-  out +=
-      "# HELP teamreg_registration_duration_seconds Time from request start to 201.\n"
-      "# TYPE teamreg_registration_duration_seconds histogram\n";
-  for (std::size_t i = 0; i < kLatencyBucketsMs.size(); ++i) {
-    out += fmt::format("teamreg_registration_duration_seconds_bucket{{le=\"{}\"}} {}\n",
-                       kLatencyBucketsMs[i] / 1000.0, latency_buckets_[i]);
-  }
-  out += fmt::format(
-      "teamreg_registration_duration_seconds_bucket{{le=\"+Inf\"}} {0}\n"
-      "teamreg_registration_duration_seconds_count {0}\n"
-      "teamreg_registration_duration_seconds_sum {1}\n",
-      latency_count_, latency_sum_ms_ / 1000.0);
-  out +=
-      "# HELP teamreg_commit_batch_size Registrations per group-commit transaction.\n"
-      "# TYPE teamreg_commit_batch_size histogram\n";
-  for (std::size_t i = 0; i < kBatchBuckets.size(); ++i) {
-    out += fmt::format("teamreg_commit_batch_size_bucket{{le=\"{}\"}} {}\n", kBatchBuckets[i],
-                       batch_buckets_[i]);
-  }
-  out += fmt::format(
-      "teamreg_commit_batch_size_bucket{{le=\"+Inf\"}} {0}\n"
-      "teamreg_commit_batch_size_count {0}\nteamreg_commit_batch_size_sum {1}\n",
-      batch_count_, batch_sum_);
+  registration_seconds_.render(out);
+  batch_size_.render(out);
+  commit_seconds_.render(out);
   out += fmt::format(
       "# HELP teamreg_idempotent_replays_total Responses replayed for a repeated Idempotency-Key.\n"
       "# TYPE teamreg_idempotent_replays_total counter\nteamreg_idempotent_replays_total {}\n"

@@ -61,8 +61,13 @@ void Committer::run() {
     std::vector<Registration> batch;
     batch.reserve(items.size());
     for (Item& item : items) batch.push_back(std::move(item.registration));
-    if (config_.on_batch) config_.on_batch(batch.size());
+    const auto started = std::chrono::steady_clock::now();
     std::vector<storage::CommitOutcome> outcomes = commit_with_retries(batch);
+    if (config_.on_batch) {
+      config_.on_batch(batch.size(), std::chrono::duration<double, std::milli>(
+                                         std::chrono::steady_clock::now() - started)
+                                         .count());
+    }
     for (std::size_t i = 0; i < items.size(); ++i) items[i].done(std::move(outcomes[i]));
   }
 }

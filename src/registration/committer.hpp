@@ -20,7 +20,9 @@ struct CommitterConfig {
   std::chrono::milliseconds base_backoff{20};
   std::chrono::milliseconds max_backoff{2000};
   storage::CommitRules rules;
-  std::function<void(std::size_t batch_size)> on_batch;  ///< for metrics; may be empty
+  /// After each batch's commit attempts: its size and how long they took. For metrics; may be
+  /// empty.
+  std::function<void(std::size_t batch_size, double milliseconds)> on_batch;
 };
 
 /// Group commit: one thread drains the queue of validated registrations and commits whatever is
