@@ -95,7 +95,7 @@ void StagingArea::prepare() {
 }
 
 StagedFile StagingArea::create() {
-  std::string key = random_uuid();
+  std::string key = time_ordered_uuid();
   const auto path = path_of(key);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) throw_errno("create staged file");

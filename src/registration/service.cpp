@@ -166,7 +166,7 @@ void RegistrationService::process(std::shared_ptr<Upload> upload, http::Responde
       for (auto& file : upload->files) file.sync_and_close();
       if (!upload->files.empty()) staging_.sync_directory();
 
-      registration->request_uuid = random_uuid();
+      registration->request_uuid = time_ordered_uuid();
       registration->request_id = upload->request_id;
       if (!upload->idempotency_key.empty()) {
         registration->idempotency_key = upload->idempotency_key;
