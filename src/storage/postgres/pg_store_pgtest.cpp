@@ -354,6 +354,171 @@ TEST_F(PgStoreTest, SqlstatesAreClassified) {
   EXPECT_TRUE(victim.broken());
 }
 
+/// Outcomes as text, for comparing two runs: "committed ICCT-001 1 <body>", "replayed 201 <body>",
+/// or "error DUPLICATE_CAPTAIN_EMAIL".
+std::vector<std::string> describe(const std::vector<CommitOutcome>& outcomes) {
+  std::vector<std::string> out;
+  for (const auto& outcome : outcomes) {
+    if (const auto* c = std::get_if<Committed>(&outcome)) {
+      out.push_back(fmt::format("committed {} {} {}", c->team_id, c->number, c->body));
+    } else if (const auto* r = std::get_if<Replayed>(&outcome)) {
+      out.push_back(fmt::format("replayed {} {}", r->status, r->body));
+    } else {
+      out.push_back(fmt::format("error {}", error_code_name(std::get<Error>(outcome).code)));
+    }
+  }
+  return out;
+}
+
+/// Everything a registration stores, timestamps aside, as one text per table.
+std::vector<std::string> dump(const std::string& dsn) {
+  Connection db(dsn);
+  const char* queries[] = {
+      "SELECT string_agg(concat_ws('|', team_id, sequence_name, number, request_uuid, team_name,"
+      " team_key, church_name, church_key, captain_name, captain_phone, captain_email,"
+      " captain_whatsapp, vice_name, vice_phone, vice_email, vice_whatsapp, status,"
+      " created_at = updated_at), E'\n' ORDER BY number) FROM teams",
+      "SELECT string_agg(concat_ws('|', player_id, team_id, position, name, role), E'\n'"
+      " ORDER BY player_id) FROM players",
+      "SELECT string_agg(concat_ws('|', team_id, field, storage_key, content_type, size_bytes),"
+      " E'\n' ORDER BY team_id, field) FROM documents",
+      "SELECT string_agg(concat_ws('|', key, fingerprint, status, body, team_id), E'\n'"
+      " ORDER BY key) FROM idempotency_keys",
+      "SELECT last_number FROM id_sequences"};
+  std::vector<std::string> out;
+  for (const char* sql : queries) out.push_back(db.exec("raw", sql).text(0, 0));
+  return out;
+}
+
+TEST_F(PgStoreTest, CleanBatchesAreWrittenSetBasedAndAnyClashIsDecidedOneByOne) {
+  // Count the batches that reach the one-by-one function.
+  Connection db(dsn_);
+  db.exec("raw", "CREATE TABLE one_by_one_calls (at timestamptz DEFAULT clock_timestamp())");
+  db.exec("raw",
+          "ALTER FUNCTION teamreg_register_one_by_one(text, integer, jsonb)"
+          " RENAME TO real_one_by_one");
+  db.exec("raw",
+          "CREATE FUNCTION teamreg_register_one_by_one(s text, n integer, b jsonb) RETURNS jsonb"
+          " LANGUAGE plpgsql AS $$ BEGIN INSERT INTO one_by_one_calls DEFAULT VALUES;"
+          " RETURN real_one_by_one(s, n, b); END $$");
+  const auto one_by_one_calls = [&] { return query_int("SELECT COUNT(*) FROM one_by_one_calls"); };
+
+  std::vector<Registration> clean;
+  for (int i = 0; i < 5; ++i) clean.push_back(sample(fmt::format("clean{}", i)));
+  clean[1].idempotency_key = "key-1";
+  clean[1].idempotency_fingerprint = "fp-1";
+  clean[3].church_name = clean[2].church_name;  // two of one church: still within the limit of 2
+  auto outcomes = store_->commit_batch(clean, kRules);
+  EXPECT_EQ(one_by_one_calls(), 0) << "a clean batch must not take the one-by-one path";
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const auto* committed = std::get_if<Committed>(&outcomes[i]);
+    ASSERT_NE(committed, nullptr) << i;
+    EXPECT_EQ(committed->number, static_cast<std::int64_t>(i) + 1);
+  }
+  expect_gapless(5);
+
+  // Each kind of clash sends its batch one by one, where each registration is decided alone.
+  struct Case {
+    const char* what;
+    std::vector<Registration> batch;
+    std::vector<std::string> expected;  ///< "ok" or an error code per registration
+  };
+  auto twin_email = sample("x1");
+  auto twin_email_b = sample("x2");
+  twin_email_b.captain.email = twin_email.captain.email;
+  auto stored_email = sample("x3");
+  stored_email.captain.email = clean[0].captain.email;
+  auto twin_key = sample("x4");
+  twin_key.idempotency_key = "key-2";
+  twin_key.idempotency_fingerprint = "fp-2";
+  auto twin_key_b = twin_key;
+  twin_key_b.request_uuid = random_uuid();
+  auto stored_key = sample("x5");
+  stored_key.idempotency_key = "key-1";
+  stored_key.idempotency_fingerprint = "fp-1";
+  auto full_church = sample("x6");
+  full_church.church_name = clean[2].church_name;
+  auto twin_team = sample("x7");
+  auto twin_team_b = sample("x8");
+  twin_team_b.team_name = twin_team.team_name;
+  twin_team_b.captain.phone = twin_team.captain.phone;
+  auto church_pair = sample("x9");
+  auto church_pair_b = sample("x10");
+  auto church_pair_c = sample("x11");
+  church_pair_b.church_name = church_pair_c.church_name = church_pair.church_name;
+  const std::vector<Case> cases{
+      {"two in the batch share an e-mail",
+       {twin_email, twin_email_b},
+       {"ok", "DUPLICATE_CAPTAIN_EMAIL"}},
+      {"an e-mail already stored", {sample("y1"), stored_email}, {"ok", "DUPLICATE_CAPTAIN_EMAIL"}},
+      {"two in the batch share a key", {twin_key, twin_key_b}, {"ok", "replayed"}},
+      {"a key already stored", {stored_key}, {"replayed"}},
+      {"a church already full", {full_church}, {"CHURCH_LIMIT_REACHED"}},
+      {"two in the batch share a team", {twin_team, twin_team_b}, {"ok", "DUPLICATE_TEAM"}},
+      {"the batch fills a church past its limit",
+       {church_pair, church_pair_b, church_pair_c},
+       {"ok", "ok", "CHURCH_LIMIT_REACHED"}},
+      {"a request already committed", {clean[4]}, {"ok"}},
+  };
+  std::int64_t calls = 0;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    const auto got = store_->commit_batch(c.batch, kRules);
+    EXPECT_EQ(one_by_one_calls(), ++calls);
+    ASSERT_EQ(got.size(), c.expected.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      if (c.expected[i] == "ok") {
+        EXPECT_TRUE(std::holds_alternative<Committed>(got[i])) << describe(got)[i];
+      } else if (c.expected[i] == "replayed") {
+        EXPECT_TRUE(std::holds_alternative<Replayed>(got[i])) << describe(got)[i];
+      } else {
+        EXPECT_EQ(describe(got)[i], "error " + c.expected[i]);
+      }
+    }
+  }
+  // The resent request got its old team back; everything else committed got the next numbers.
+  expect_gapless(11);
+}
+
+TEST_F(PgStoreTest, SetBasedAndOneByOnePathsAnswerAndStoreTheSame) {
+  // A second database where every batch goes one by one.
+  const std::string other_dsn = testing::PgServer::shared().create_database();
+  auto other = std::make_unique<PgStore>(PgConfig{other_dsn, 2, 5000ms});
+  other->migrate("team", ids::SequenceFormat{"ICCT", 1});
+  store_ = open();
+  Connection(dsn_).exec("raw", "UPDATE id_sequences SET min_width = 1");
+  Connection(other_dsn).exec(
+      "raw",
+      "CREATE OR REPLACE FUNCTION teamreg_batch_is_clean(p_teams_per_church integer,"
+      " p_batch jsonb) RETURNS boolean"
+      " LANGUAGE sql AS 'SELECT false'");
+
+  std::vector<std::vector<Registration>> batches;
+  for (int b = 0; b < 3; ++b) {
+    std::vector<Registration> batch;
+    for (int i = 0; i < 5; ++i) {
+      auto r = sample(fmt::format("b{}r{}", b, i));
+      r.team_name += " \"quoted\" \\ ünïcode";
+      r.captain.whatsapp = i % 2 == 0 ? "" : "9123456780";
+      if (i == 2) {
+        r.idempotency_key = fmt::format("k{}", b);
+        r.idempotency_fingerprint = "fp";
+      }
+      r.players.resize(static_cast<std::size_t>(11 + i));  // 11..15 players: P10 and beyond
+      for (std::size_t p = 12; p < r.players.size(); ++p) r.players[p] = Player{"Extra", ""};
+      r.documents.push_back(StagedDocument{"group_photo", "key-" + random_uuid(), "image/png", 7});
+      batch.push_back(std::move(r));
+    }
+    batches.push_back(std::move(batch));
+  }
+  for (const auto& batch : batches) {
+    EXPECT_EQ(describe(store_->commit_batch(batch, kRules)),
+              describe(other->commit_batch(batch, kRules)));
+  }
+  EXPECT_EQ(dump(dsn_), dump(other_dsn));
+  expect_gapless(15);
+}
+
 TEST_F(PgStoreTest, TheBatchIsOneStatementInAutocommit) {
   // One round trip: the function sees the whole batch and returns every outcome at once, in an
   // implicit transaction (no BEGIN was sent, so nothing stays open after it).
