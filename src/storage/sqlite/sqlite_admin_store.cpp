@@ -99,38 +99,8 @@ TeamSummary summary_of(const Statement& row) {
 
 }  // namespace
 
-class SqliteAdminStore::Lease final {
- public:
-  Lease(SqliteAdminStore& store, std::unique_ptr<Connection> connection)
-      : store_(store), connection_(std::move(connection)) {}
-  Lease(const Lease&) = delete;
-  Lease& operator=(const Lease&) = delete;
-  ~Lease() {
-    const std::lock_guard lock(store_.readers_mutex_);
-    store_.idle_readers_.push_back(std::move(connection_));
-  }
-  Connection& operator*() { return *connection_; }
-  Connection* operator->() { return connection_.get(); }
-
- private:
-  SqliteAdminStore& store_;
-  std::unique_ptr<Connection> connection_;
-};
-
 SqliteAdminStore::SqliteAdminStore(std::string path)
-    : path_(std::move(path)), writer_(std::make_unique<Connection>(path_)) {}
-
-SqliteAdminStore::Lease SqliteAdminStore::reader() {
-  {
-    const std::lock_guard lock(readers_mutex_);
-    if (!idle_readers_.empty()) {
-      auto connection = std::move(idle_readers_.back());
-      idle_readers_.pop_back();
-      return {*this, std::move(connection)};
-    }
-  }
-  return {*this, std::make_unique<Connection>(path_)};
-}
+    : path_(std::move(path)), writer_(std::make_unique<Connection>(path_)), readers_(path_) {}
 
 tl::expected<void, Error> SqliteAdminStore::create_token(std::string_view name,
                                                          std::string_view token_hash,
@@ -149,7 +119,7 @@ tl::expected<void, Error> SqliteAdminStore::create_token(std::string_view name,
 }
 
 std::vector<AdminTokenInfo> SqliteAdminStore::list_tokens() {
-  auto db = reader();
+  auto db = readers_.acquire();
   auto select = db->prepare(kListTokens);
   std::vector<AdminTokenInfo> tokens;
   while (select.step()) {
@@ -172,7 +142,7 @@ bool SqliteAdminStore::revoke_token(std::string_view name, std::string_view acto
 }
 
 std::vector<ActiveToken> SqliteAdminStore::active_tokens() {
-  auto db = reader();
+  auto db = readers_.acquire();
   auto select = db->prepare(kActiveTokens);
   std::vector<ActiveToken> tokens;
   while (select.step()) {
@@ -188,7 +158,7 @@ void SqliteAdminStore::touch_token(std::string_view name) {
 
 AdminTeamPage SqliteAdminStore::list_teams(const AdminTeamQuery& query) {
   const std::string pattern = query.search.empty() ? std::string() : contains_pattern(query.search);
-  auto db = reader();
+  auto db = readers_.acquire();
   Transaction tx(*db, /*immediate=*/false);  // one snapshot for the count and the page
   AdminTeamPage page;
   {
@@ -214,7 +184,7 @@ AdminTeamPage SqliteAdminStore::list_teams(const AdminTeamQuery& query) {
 }
 
 std::optional<PlayerDetail> SqliteAdminStore::find_player(std::string_view player_id) {
-  auto db = reader();
+  auto db = readers_.acquire();
   Transaction tx(*db, /*immediate=*/false);
   auto select = db->prepare(kSelectPlayer);
   if (!select.bind(1, player_id).step()) return std::nullopt;
@@ -233,7 +203,7 @@ std::optional<PlayerDetail> SqliteAdminStore::find_player(std::string_view playe
 
 std::optional<DocumentRecord> SqliteAdminStore::find_document(std::string_view team_id,
                                                               std::string_view field) {
-  auto db = reader();
+  auto db = readers_.acquire();
   auto select = db->prepare(kSelectDocument);
   if (!select.bind(1, team_id).bind(2, field).step()) return std::nullopt;
   return DocumentRecord{select.text(0), select.text(1), select.text(2),
@@ -320,7 +290,7 @@ tl::expected<SequenceReset, Error> SqliteAdminStore::reset_sequence(const std::s
 }
 
 AuditPage SqliteAdminStore::audit(int limit, int offset) {
-  auto db = reader();
+  auto db = readers_.acquire();
   Transaction tx(*db, /*immediate=*/false);
   AuditPage page;
   {
@@ -339,7 +309,7 @@ AuditPage SqliteAdminStore::audit(int limit, int offset) {
 }
 
 std::vector<ExportRow> SqliteAdminStore::export_rows() {
-  auto db = reader();
+  auto db = readers_.acquire();
   auto select = db->prepare(kExportRows);
   std::vector<ExportRow> rows;
   while (select.step()) {

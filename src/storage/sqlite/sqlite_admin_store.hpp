@@ -36,14 +36,10 @@ class SqliteAdminStore final : public AdminStore {
   std::vector<ExportRow> export_rows() override;
 
  private:
-  class Lease;
-  Lease reader();
-
   std::string path_;
   std::mutex writer_mutex_;
   std::unique_ptr<Connection> writer_;
-  std::mutex readers_mutex_;
-  std::vector<std::unique_ptr<Connection>> idle_readers_;
+  ReaderPool readers_;
 };
 
 }  // namespace teamreg::storage::sqlite

@@ -152,6 +152,23 @@ void Connection::exec(std::string_view sql) {
   if (rc != SQLITE_OK) throw_sqlite(db_, rc, "exec");
 }
 
+ReaderPool::Lease::~Lease() {
+  const std::lock_guard lock(pool_.mutex_);
+  pool_.idle_.push_back(std::move(connection_));
+}
+
+ReaderPool::Lease ReaderPool::acquire() {
+  {
+    const std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      auto connection = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(*this, std::move(connection));
+    }
+  }
+  return Lease(*this, std::make_unique<Connection>(path_));
+}
+
 Transaction::Transaction(Connection& connection, bool immediate) : connection_(connection) {
   connection_.exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN");
 }

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -81,6 +83,34 @@ class Connection final {
   /// Idle compiled statements by SQL text. Entries are never erased, so a Statement may keep a
   /// pointer to its slot (node-based map: slots do not move).
   std::unordered_map<std::string, std::vector<sqlite3_stmt*>, Hash, std::equal_to<>> cache_;
+};
+
+/// Reader connections to one database file, opened on demand and reused; WAL lets them read beside
+/// the writer. A lease gives one connection to one thread and returns it when it goes.
+class ReaderPool final {
+ public:
+  class Lease final {
+   public:
+    Lease(ReaderPool& pool, std::unique_ptr<Connection> connection)
+        : pool_(pool), connection_(std::move(connection)) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease();
+    Connection& operator*() { return *connection_; }
+    Connection* operator->() { return connection_.get(); }
+
+   private:
+    ReaderPool& pool_;
+    std::unique_ptr<Connection> connection_;
+  };
+
+  explicit ReaderPool(std::string path) : path_(std::move(path)) {}
+  Lease acquire();
+
+ private:
+  std::string path_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Connection>> idle_;
 };
 
 /// Rolls back unless commit() is called. `immediate` takes the write lock at BEGIN, which is how

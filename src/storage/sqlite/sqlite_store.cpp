@@ -93,38 +93,8 @@ std::string idempotency_cutoff() {
 
 }  // namespace
 
-class SqliteStore::ReaderLease final {
- public:
-  ReaderLease(SqliteStore& store, std::unique_ptr<Connection> connection)
-      : store_(store), connection_(std::move(connection)) {}
-  ReaderLease(const ReaderLease&) = delete;
-  ReaderLease& operator=(const ReaderLease&) = delete;
-  ~ReaderLease() {
-    const std::lock_guard lock(store_.readers_mutex_);
-    store_.idle_readers_.push_back(std::move(connection_));
-  }
-  Connection& operator*() { return *connection_; }
-  Connection* operator->() { return connection_.get(); }
-
- private:
-  SqliteStore& store_;
-  std::unique_ptr<Connection> connection_;
-};
-
 SqliteStore::SqliteStore(std::string path)
-    : path_(std::move(path)), writer_(std::make_unique<Connection>(path_)) {}
-
-SqliteStore::ReaderLease SqliteStore::reader() {
-  {
-    const std::lock_guard lock(readers_mutex_);
-    if (!idle_readers_.empty()) {
-      auto connection = std::move(idle_readers_.back());
-      idle_readers_.pop_back();
-      return ReaderLease(*this, std::move(connection));
-    }
-  }
-  return ReaderLease(*this, std::make_unique<Connection>(path_));
-}
+    : path_(std::move(path)), writer_(std::make_unique<Connection>(path_)), readers_(path_) {}
 
 void SqliteStore::migrate(const std::string& sequence_name, const ids::SequenceFormat& format) {
   const std::lock_guard lock(writer_mutex_);
@@ -280,7 +250,7 @@ CommitOutcome SqliteStore::commit_one(const Registration& r, const CommitRules& 
 }
 
 std::optional<StoredResponse> SqliteStore::find_idempotent(std::string_view key) {
-  auto db = reader();
+  auto db = readers_.acquire();
   auto select = db->prepare(kSelectIdempotency);
   select.bind(1, key).bind(2, idempotency_cutoff());
   if (!select.step()) return std::nullopt;
@@ -288,7 +258,7 @@ std::optional<StoredResponse> SqliteStore::find_idempotent(std::string_view key)
 }
 
 TeamPage SqliteStore::list_teams(int limit, int offset) {
-  auto db = reader();
+  auto db = readers_.acquire();
   Transaction tx(*db, /*immediate=*/false);  // one snapshot for the count and the page
   TeamPage page;
   {
@@ -307,7 +277,7 @@ TeamPage SqliteStore::list_teams(int limit, int offset) {
 }
 
 std::optional<TeamRecord> SqliteStore::find_team(std::string_view team_id) {
-  auto db = reader();
+  auto db = readers_.acquire();
   Transaction tx(*db, /*immediate=*/false);
   auto select = db->prepare(kSelectTeam);
   select.bind(1, team_id);
@@ -333,7 +303,7 @@ std::optional<TeamRecord> SqliteStore::find_team(std::string_view team_id) {
 }
 
 std::vector<ChurchCount> SqliteStore::church_counts() {
-  auto db = reader();
+  auto db = readers_.acquire();
   auto select = db->prepare(kChurchCounts);
   std::vector<ChurchCount> churches;
   while (select.step()) {
@@ -343,7 +313,7 @@ std::vector<ChurchCount> SqliteStore::church_counts() {
 }
 
 SequenceState SqliteStore::sequence(const std::string& name) {
-  auto db = reader();
+  auto db = readers_.acquire();
   Transaction tx(*db, /*immediate=*/false);
   return sqlite::read_sequence(*db, name);
 }
@@ -357,7 +327,7 @@ SequenceState SqliteStore::sync_sequence(const std::string& name, std::string_vi
 }
 
 std::vector<std::string> SqliteStore::referenced_keys(std::span<const std::string> keys) {
-  auto db = reader();
+  auto db = readers_.acquire();
   auto select = db->prepare(kDocumentKeyExists);
   std::vector<std::string> referenced;
   for (const std::string& key : keys) {
@@ -374,7 +344,7 @@ void SqliteStore::purge_idempotency() {
 
 bool SqliteStore::ping() {
   try {
-    auto db = reader();
+    auto db = readers_.acquire();
     return db->prepare("SELECT 1").step();
   } catch (const std::exception&) {
     return false;
@@ -382,14 +352,14 @@ bool SqliteStore::ping() {
 }
 
 int SqliteStore::schema_version() {
-  auto db = reader();
+  auto db = readers_.acquire();
   auto select = db->prepare(kSchemaVersion);
   select.step();
   return static_cast<int>(select.int64(0));
 }
 
 std::vector<std::string> SqliteStore::unique_keys() {
-  auto db = reader();
+  auto db = readers_.acquire();
   std::vector<std::string> keys;
   auto tables = db->prepare(kTables);
   while (tables.step()) {

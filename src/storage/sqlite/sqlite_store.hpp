@@ -33,15 +33,12 @@ class SqliteStore final : public Store {
   std::vector<std::string> unique_keys() override;
 
  private:
-  class ReaderLease;
-  ReaderLease reader();
   CommitOutcome commit_one(const Registration& registration, const CommitRules& rules);
 
   std::string path_;
   std::mutex writer_mutex_;
   std::unique_ptr<Connection> writer_;
-  std::mutex readers_mutex_;
-  std::vector<std::unique_ptr<Connection>> idle_readers_;
+  ReaderPool readers_;
 };
 
 }  // namespace teamreg::storage::sqlite
