@@ -461,8 +461,14 @@ TEST_F(PgStoreTest, CleanBatchesAreWrittenSetBasedAndAnyClashIsDecidedOneByOne) 
       {"a request already committed", {clean[4]}, {"ok"}},
   };
   std::int64_t calls = 0;
-  for (const auto& c : cases) {
+  int padding = 0;
+  for (auto c : cases) {
     SCOPED_TRACE(c.what);
+    // Batches under four always go one by one: pad each case so only the clash can send it there.
+    while (c.batch.size() < 4) {
+      c.batch.push_back(sample(fmt::format("pad{}", ++padding)));
+      c.expected.emplace_back("ok");
+    }
     const auto got = store_->commit_batch(c.batch, kRules);
     EXPECT_EQ(one_by_one_calls(), ++calls);
     ASSERT_EQ(got.size(), c.expected.size());
@@ -477,7 +483,14 @@ TEST_F(PgStoreTest, CleanBatchesAreWrittenSetBasedAndAnyClashIsDecidedOneByOne) 
     }
   }
   // The resent request got its old team back; everything else committed got the next numbers.
-  expect_gapless(11);
+  expect_gapless(11 + padding);
+
+  // A small batch goes one by one even when clean.
+  const auto small =
+      store_->commit_batch(std::vector{sample("s1"), sample("s2"), sample("s3")}, kRules);
+  EXPECT_EQ(one_by_one_calls(), ++calls);
+  EXPECT_EQ(describe(small).size(), 3U);
+  expect_gapless(14 + padding);
 }
 
 TEST_F(PgStoreTest, SetBasedAndOneByOnePathsAnswerAndStoreTheSame) {
