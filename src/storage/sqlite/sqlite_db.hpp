@@ -66,7 +66,7 @@ class Connection final {
 
   void exec(std::string_view sql);
   /// A statement for `sql`, compiled once per connection and reused: the registration path runs
-  /// the same dozen statements for every team, and compiling them cost more than running them.
+  /// the same dozen statements for every team on the committer thread, which bounds throughput.
   Statement prepare(std::string_view sql);
   sqlite3* handle() const { return db_; }
 
