@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "storage/sqlite/wal_gathering_vfs.hpp"
 #include "storage/store.hpp"
 
 namespace teamreg::storage::sqlite {
@@ -105,7 +106,8 @@ bool Statement::is_null(int column) const {
 Connection::Connection(const std::string& path) {
   const int rc =
       sqlite3_open_v2(path.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      wal_gathering_vfs());
   if (rc != SQLITE_OK) {
     const std::string message = fmt::format("cannot open SQLite database {}: {}", path,
                                             db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory");
