@@ -30,6 +30,12 @@ class WalGatheringVfs : public ::testing::Test {
     return select.int64(0);
   }
 
+  static void expect_intact(Connection& db) {
+    auto check = db.prepare("PRAGMA integrity_check");
+    ASSERT_TRUE(check.step());
+    EXPECT_EQ(check.text(0), "ok");
+  }
+
   std::filesystem::path dir_;
   std::string path_;
 };
@@ -86,9 +92,7 @@ TEST_F(WalGatheringVfs, ReadersSeeEveryCommitAndNothingIsLostAcrossCheckpointsAn
   // A fresh connection (the WAL is replayed or already checkpointed) sees all of it, intact.
   Connection again(path_);
   EXPECT_EQ(count(again), kTransactions);
-  auto check = again.prepare("PRAGMA integrity_check");
-  ASSERT_TRUE(check.step());
-  EXPECT_EQ(check.text(0), "ok");
+  expect_intact(again);
 }
 
 TEST_F(WalGatheringVfs, TransactionsLargerThanOneWriteOrTheWholeGatherLimitCommitWhole) {
@@ -108,9 +112,7 @@ TEST_F(WalGatheringVfs, TransactionsLargerThanOneWriteOrTheWholeGatherLimitCommi
   }
   Connection reader(path_);
   EXPECT_EQ(count(reader), id);
-  auto check = reader.prepare("PRAGMA integrity_check");
-  ASSERT_TRUE(check.step());
-  EXPECT_EQ(check.text(0), "ok");
+  expect_intact(reader);
 }
 
 TEST_F(WalGatheringVfs, CommittedDataSurvivesTheProcessDyingWithoutClosing) {
@@ -133,9 +135,7 @@ TEST_F(WalGatheringVfs, CommittedDataSurvivesTheProcessDyingWithoutClosing) {
   ASSERT_TRUE(WIFEXITED(status));
   Connection db(path_);
   EXPECT_EQ(count(db), 50);
-  auto check = db.prepare("PRAGMA integrity_check");
-  ASSERT_TRUE(check.step());
-  EXPECT_EQ(check.text(0), "ok");
+  expect_intact(db);
 }
 
 }  // namespace
