@@ -104,10 +104,9 @@ bool Statement::is_null(int column) const {
 }
 
 Connection::Connection(const std::string& path) {
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      wal_gathering_vfs());
+  const int rc = sqlite3_open_v2(path.c_str(), &db_,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 wal_gathering_vfs());
   if (rc != SQLITE_OK) {
     const std::string message = fmt::format("cannot open SQLite database {}: {}", path,
                                             db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory");
