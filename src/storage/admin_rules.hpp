@@ -36,13 +36,6 @@ inline Error team_taken() {
                {}};
 }
 
-inline Error church_full(int teams_per_church) {
-  return Error{ErrorCode::kChurchLimitReached,
-               fmt::format("Maximum {} teams already registered for this church", teams_per_church),
-               "church_name",
-               {}};
-}
-
 inline Error negative_number() {
   return validation_error("new_number", "new_number must not be negative");
 }
