@@ -55,6 +55,7 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::kUnsupportedMediaType: return "UNSUPPORTED_MEDIA_TYPE";
     case ErrorCode::kRateLimited: return "RATE_LIMITED";
     case ErrorCode::kServiceUnavailable: return "SERVICE_UNAVAILABLE";
+    case ErrorCode::kStorageFull: return "STORAGE_FULL";
     case ErrorCode::kTeamNotFound: return "TEAM_NOT_FOUND";
     case ErrorCode::kPlayerNotFound: return "PLAYER_NOT_FOUND";
     case ErrorCode::kNotFound: return "NOT_FOUND";
@@ -85,7 +86,8 @@ unsigned http_status(ErrorCode code) {
     case ErrorCode::kUnsupportedMediaType: return 415;
     case ErrorCode::kIdempotencyKeyReused: return 422;
     case ErrorCode::kRateLimited: return 429;
-    case ErrorCode::kServiceUnavailable: return 503;
+    case ErrorCode::kServiceUnavailable:
+    case ErrorCode::kStorageFull: return 503;
     case ErrorCode::kInternal: return 500;
   }
   return 500;

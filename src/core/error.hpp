@@ -17,6 +17,7 @@ enum class ErrorCode {
   kUnsupportedMediaType,
   kRateLimited,
   kServiceUnavailable,
+  kStorageFull,  ///< no space left for documents (ENOSPC, EDQUOT)
   kTeamNotFound,
   kPlayerNotFound,
   kNotFound,

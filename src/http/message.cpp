@@ -48,7 +48,7 @@ Response json_response(unsigned status, std::string body) {
 Response error_response(const Error& error, std::string_view request_id) {
   Response response = json_response(http_status(error.code), error_body(error, request_id));
   if (error.code == ErrorCode::kRateLimited) response.headers.emplace_back("Retry-After", "60");
-  if (error.code == ErrorCode::kServiceUnavailable) {
+  if (error.code == ErrorCode::kServiceUnavailable || error.code == ErrorCode::kStorageFull) {
     response.headers.emplace_back("Retry-After", "5");
   }
   return response;

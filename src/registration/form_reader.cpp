@@ -39,7 +39,9 @@ tl::expected<void, Error> FormReader::on_part_begin(const http::PartInfo& part) 
   // Field names are bounded by the multipart parser's header limit, so hashing them is cheap.
   hash(fmt::format("\x1e{}\x1f{}\x1f", part.name, kind_ == FieldKind::kFile ? 'f' : 't'));
   if (kind_ == FieldKind::kFile) {
-    current_file_.emplace(staging_.create());
+    auto file = staging_.create();
+    if (!file) return tl::unexpected(std::move(file.error()));
+    current_file_.emplace(std::move(*file));
   } else {
     current_text_.clear();
   }
@@ -75,6 +77,7 @@ tl::expected<void, Error> FormReader::on_part_end() {
   }
   files::StagedFile file = std::move(*current_file_);
   current_file_.reset();
+  file.close();
   // A browser sends an empty part for a file input left blank: that document is absent.
   if (file.size_bytes() == 0) return {};
   const auto type = files::sniff_content_type(file.head());
