@@ -76,8 +76,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve
       ->add_option("--max-concurrent-uploads", config.registration.max_concurrent_uploads,
-                   "Uploads in progress at once; more get 503")
+                   "Uploads in progress at once; more wait for a slot, unread (0 = derived from "
+                   "the open-file limit and --max-staged-bytes)")
       ->envname("TEAMREG_MAX_CONCURRENT_UPLOADS")
+      ->capture_default_str();
+  int upload_wait = static_cast<int>(config.server.upload_wait.count());
+  serve
+      ->add_option("--max-upload-wait", upload_wait,
+                   "Seconds an upload may wait for a slot before 503 + Retry-After")
+      ->envname("TEAMREG_MAX_UPLOAD_WAIT")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   serve
       ->add_option("--max-staged-bytes", config.max_staged_bytes,
@@ -155,6 +163,7 @@ int main(int argc, char** argv) {
   }
 
   config.staging_ttl = std::chrono::seconds(staging_ttl);
+  config.server.upload_wait = std::chrono::seconds(upload_wait);
   config.sweep_interval = std::chrono::seconds(sweep_interval);
   config.server.cors_origins.clear();
   for (std::size_t start = 0; start <= cors.size();) {

@@ -17,6 +17,7 @@
 #include "admin/cli.hpp"
 #include "admin/routes.hpp"
 #include "admin/service.hpp"
+#include "app/limits.hpp"
 #include "app/metrics.hpp"
 #include "core/worker_pool.hpp"
 #include "files/local/local_blob_store.hpp"
@@ -196,6 +197,14 @@ void tune_allocator() {
 int serve(AppConfig config) {
   tune_allocator();
   setup_logging(config.log_level);
+  const std::uint64_t open_files = raise_open_file_limit();
+  if (config.registration.max_concurrent_uploads == 0) {
+    config.registration.max_concurrent_uploads = derived_upload_slots(
+        open_files, config.max_staged_bytes, config.registration.form.max_file_bytes);
+  }
+  spdlog::info("upload capacity slots={} open_file_limit={} max_staged_bytes={} wait_s={}",
+               config.registration.max_concurrent_uploads, open_files, config.max_staged_bytes,
+               config.server.upload_wait.count());
   const std::filesystem::path data_dir(config.data_dir);
   std::filesystem::create_directories(data_dir);
   files::StagingArea staging(files::StagingConfig{data_dir / "staging", config.max_staged_bytes});
@@ -212,6 +221,7 @@ int serve(AppConfig config) {
   }
 
   Metrics metrics;
+  // The two chores are independent: a staging problem must not keep idempotency records forever.
   const auto sweep = [&] {
     try {
       const auto result = files::sweep_staging(
@@ -219,18 +229,27 @@ int serve(AppConfig config) {
           [&](std::span<const std::string> keys) { return store->referenced_keys(keys); },
           config.staging_ttl);
       metrics.record_sweep(result.deleted, result.promoted);
-      if (result.deleted + result.promoted > 0) {
-        spdlog::info("staging swept deleted={} promoted={}", result.deleted, result.promoted);
+      if (result.deleted + result.promoted + result.failed > 0) {
+        spdlog::info("staging swept deleted={} promoted={} failed={}", result.deleted,
+                     result.promoted, result.failed);
       }
-      store->purge_idempotency();
     } catch (const std::exception& e) {
       spdlog::warn("staging sweep failed error=\"{}\"", e.what());
+    }
+    try {
+      store->purge_idempotency();
+    } catch (const std::exception& e) {
+      spdlog::warn("idempotency purge failed error=\"{}\"", e.what());
     }
   };
   sweep();
 
-  WorkerPool workers(config.worker_threads, 4096);
+  // Every admitted upload must find room further in: the queues hold at least all the slots.
+  WorkerPool workers(config.worker_threads,
+                     std::max<std::size_t>(4096, 2 * config.registration.max_concurrent_uploads));
   CommitterConfig committer_config;
+  committer_config.max_queue =
+      std::max(committer_config.max_queue, config.registration.max_concurrent_uploads);
   committer_config.rules =
       storage::CommitRules{std::string(kSequenceName), config.registration.teams_per_church};
   committer_config.on_batch = [&](std::size_t size, double ms) { metrics.record_batch(size, ms); };
@@ -252,8 +271,9 @@ int serve(AppConfig config) {
   }
   admin::AdminRoutes admin_routes(admin_service, admin_auth, blobs, staging);
   admin_routes.add_routes(router);
-  router.add("GET", "/health",
-             [](const http::Request&) { return http::json_response(200, R"({"status":"ok"})"); });
+  router.add_immediate("GET", "/health", [](const http::Request&) {
+    return http::json_response(200, R"({"status":"ok"})");
+  });
   router.add("GET", "/ready", [&](const http::Request& request) {
     const bool database = store->ping();
     const bool storage = blobs.writable() && std::filesystem::exists(staging.directory());

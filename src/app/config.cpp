@@ -58,9 +58,6 @@ std::string finalize(AppConfig& config) {
   if (config.registration.teams_per_church < 1) return "--teams-per-church must be at least 1";
   if (config.registration.form.max_file_bytes < 1) return "--max-file-bytes must be positive";
   if (config.rate_limit_per_minute < 0) return "--rate-limit must be 0 (off) or positive";
-  if (config.registration.max_concurrent_uploads < 1) {
-    return "--max-concurrent-uploads must be at least 1";
-  }
   if (config.sweep_interval.count() < 1) return "--sweep-interval must be at least 1 second";
   if (config.staging_ttl.count() < 0) return "--staging-ttl must not be negative";
   if (config.server.cors_origins.empty()) config.server.cors_origins = {"*"};

@@ -37,7 +37,6 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string file_path;  ///< when set, the body is streamed from this file instead of `body`
 };
 
 Response json_response(unsigned status, std::string body);
@@ -61,6 +60,16 @@ using Handler = std::function<Response(const Request&)>;
 class UploadSink {
  public:
   virtual ~UploadSink() = default;
+  /// Called once, before any of the body is read. True: read it now. False: the sink calls
+  /// `resume` (once, from any thread) when it may be read, and until then the server reads
+  /// nothing, so TCP pushes back on the client instead of the server refusing it.
+  virtual bool admit(std::function<void()> resume) {
+    (void)resume;
+    return true;
+  }
+  /// The server's bounded wait for admission ran out. True when the sink had not admitted the
+  /// upload and never will call resume (the server answers 503); false when resume is on its way.
+  virtual bool withdraw() { return false; }
   virtual tl::expected<void, Error> on_body(std::string_view bytes) = 0;
   virtual void on_complete(Responder respond) = 0;
 };

@@ -9,6 +9,7 @@
 #include <optional>
 #include <thread>
 
+#include "core/burst_log.hpp"
 #include "core/uuid.hpp"
 
 namespace teamreg::http {
@@ -60,7 +61,8 @@ class Server::Impl {
         ioc_(config_.io_threads),
         acceptor_(ioc_),
         signals_(ioc_, SIGTERM, SIGINT),
-        drain_timer_(ioc_) {}
+        drain_timer_(ioc_),
+        accept_retry_timer_(ioc_) {}
 
   std::uint16_t listen() {
     const tcp::endpoint endpoint(asio::ip::make_address(config_.host), config_.port);
@@ -110,12 +112,14 @@ class Server::Impl {
 
  private:
   void accept();
+  void on_accept_failed(const beast::error_code& ec);
 
   void begin_stop() {
     if (draining_.exchange(true)) return;
     beast::error_code ignored;
     acceptor_.close(ignored);
     signals_.cancel(ignored);
+    accept_retry_timer_.cancel();
     deadline_ = Clock::now() + config_.shutdown_grace;
     wait_for_drain();
   }
@@ -140,6 +144,8 @@ class Server::Impl {
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
   asio::steady_timer drain_timer_;
+  asio::steady_timer accept_retry_timer_;
+  BurstLog accept_failures_;
   std::atomic<bool> draining_{false};
   std::atomic<int> in_flight_{0};
   Clock::time_point deadline_{};
@@ -228,13 +234,20 @@ class Session : public std::enable_shared_from_this<Session> {
     match_ = server_.router().match(request_);
     route_ = match_.pattern.empty() ? "unmatched" : match_.pattern;
     if (match_.upload != nullptr) {
-      auto sink = (*match_.upload)(request_);
+      tl::expected<std::unique_ptr<UploadSink>, Error> sink = tl::unexpected(Error{});
+      try {
+        sink = (*match_.upload)(request_);
+      } catch (const std::exception& e) {
+        sink = tl::unexpected(fault("upload start", e));
+      }
       if (!sink) {
         if (!parser_->is_done()) close_after_ = true;
         respond(error_response(sink.error(), request_.request_id));
         return;
       }
       sink_ = std::move(*sink);
+      wait_for_admission();
+      return;
     } else if (parser_->content_length() &&
                *parser_->content_length() > config().max_small_body_bytes) {
       close_after_ = true;
@@ -244,6 +257,60 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     read_body();
+  }
+
+  /// An exception on this request's path (out of memory, a bug in a sink): logged, and answered
+  /// as this request's failure. It must never unwind into the I/O loop, which would end the
+  /// process and every other client's request with it.
+  Error fault(std::string_view where, const std::exception& e) {
+    spdlog::error("request failed where={} request_id={} error=\"{}\"", where, request_.request_id,
+                  e.what());
+    return Error{ErrorCode::kServiceUnavailable,
+                 "The request could not be processed right now; nothing was stored. Please retry.",
+                 {},
+                 {}};
+  }
+
+  /// Uploads over the concurrency cap wait here, their bodies unread, for a bounded time.
+  void wait_for_admission() {
+    auto self = shared_from_this();
+    // Weak: a queued grant must not keep a connection alive past the server's shutdown.
+    const bool admitted = sink_->admit([weak = weak_from_this()] {
+      if (auto session = weak.lock()) {
+        asio::post(session->stream_.get_executor(), [session] { session->on_admitted(); });
+      }
+    });
+    if (admitted) {
+      read_body();
+      return;
+    }
+    waiting_for_admission_ = true;
+    admission_timer_.emplace(stream_.get_executor());
+    admission_timer_->expires_after(config().upload_wait);
+    admission_timer_->async_wait([self](const beast::error_code& ec) {
+      if (!ec) self->on_admission_timeout();
+    });
+  }
+
+  void on_admitted() {
+    if (!waiting_for_admission_) return;
+    waiting_for_admission_ = false;
+    admission_timer_->cancel();
+    read_body();
+  }
+
+  void on_admission_timeout() {
+    if (!waiting_for_admission_ || !sink_->withdraw()) return;  // else a grant is on its way
+    waiting_for_admission_ = false;
+    spdlog::warn("upload waited too long for a slot request_id={} waited_s={}", request_.request_id,
+                 config().upload_wait.count());
+    sink_.reset();
+    close_after_ = true;
+    respond(error_response(Error{ErrorCode::kServiceUnavailable,
+                                 "The server is busy; nothing was stored. Please retry shortly.",
+                                 {},
+                                 {}},
+                           request_.request_id));
   }
 
   /// Fills the request line, headers and request ID from the parsed header.
@@ -318,7 +385,13 @@ class Session : public std::enable_shared_from_this<Session> {
     if (got > 0) {
       const std::string_view bytes(chunk_.data(), got);
       if (sink_) {
-        if (auto ok = sink_->on_body(bytes); !ok) {
+        tl::expected<void, Error> ok;
+        try {
+          ok = sink_->on_body(bytes);
+        } catch (const std::exception& e) {
+          ok = tl::unexpected(fault("upload body", e));
+        }
+        if (!ok) {
           close_after_ = true;
           sink_.reset();
           respond(error_response(ok.error(), request_.request_id));
@@ -347,7 +420,11 @@ class Session : public std::enable_shared_from_this<Session> {
       });
     };
     if (sink_) {
-      sink_->on_complete(std::move(responder));
+      try {
+        sink_->on_complete(std::move(responder));
+      } catch (const std::exception& e) {
+        respond(error_response(fault("upload complete", e), request_.request_id));
+      }
       return;
     }
     if (match_.handler == nullptr) {
@@ -358,6 +435,14 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     const Handler* handler = match_.handler;
+    if (match_.on_network_thread) {
+      try {
+        respond((*handler)(request_));
+      } catch (const std::exception& e) {
+        respond(error_response(fault("handler", e), request_.request_id));
+      }
+      return;
+    }
     auto request = std::make_shared<Request>(request_);
     const bool posted = server_.workers().try_post([handler, request, responder] {
       Response response;
@@ -383,23 +468,6 @@ class Session : public std::enable_shared_from_this<Session> {
     status_ = status_override != 0 ? status_override : response.status;
     const bool keep_alive = !close_after_ && !server_.draining() && parser_ &&
                             parser_->is_header_done() && parser_->get().keep_alive();
-    if (!response.file_path.empty()) {
-      auto message = std::make_shared<bhttp::response<bhttp::file_body>>();
-      beast::error_code ec;
-      message->body().open(response.file_path.c_str(), beast::file_mode::scan, ec);
-      if (!ec) {
-        prepare(*message, response, keep_alive);
-        bytes_out_ = message->body().size();
-        write(message, keep_alive);
-        return;
-      }
-      spdlog::warn("cannot open file for response request_id={} error=\"{}\"", request_.request_id,
-                   ec.message());
-      response =
-          error_response(Error{ErrorCode::kNotFound, "The document is not available", {}, {}},
-                         request_.request_id);
-      status_ = response.status;
-    }
     auto message = std::make_shared<bhttp::response<bhttp::string_body>>();
     message->body() = std::move(response.body);
     prepare(*message, response, keep_alive);
@@ -511,6 +579,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Router::Match match_;
   std::string route_;
   std::unique_ptr<UploadSink> sink_;
+  std::optional<asio::steady_timer> admission_timer_;
+  bool waiting_for_admission_ = false;
   Clock::time_point started_{};
   bool close_after_ = false;
   bool answered_ = false;
@@ -526,11 +596,29 @@ void Server::Impl::accept() {
   acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (!acceptor_.is_open() || ec == asio::error::operation_aborted) return;
-      spdlog::warn("accept failed error=\"{}\"", ec.message());
-    } else {
+      on_accept_failed(ec);
+      return;
+    }
+    try {
       std::make_shared<Session>(std::move(socket), *this)->start();
+    } catch (const std::exception& e) {  // out of memory: drop this connection, keep serving
+      spdlog::error("cannot start connection error=\"{}\"", e.what());
     }
     accept();
+  });
+}
+
+/// Out of descriptors (EMFILE/ENFILE) or memory, accept fails at once for as long as the
+/// shortage lasts; accepting again straight away would spin a core. Waiting connections stay in
+/// the kernel's backlog meanwhile.
+void Server::Impl::on_accept_failed(const beast::error_code& ec) {
+  if (const auto held_back = accept_failures_.admit()) {
+    spdlog::warn("accept failed errno={} error=\"{}\" suppressed={}", ec.value(), ec.message(),
+                 *held_back);
+  }
+  accept_retry_timer_.expires_after(std::chrono::milliseconds(50));
+  accept_retry_timer_.async_wait([this](const beast::error_code& wait_ec) {
+    if (!wait_ec && acceptor_.is_open()) accept();
   });
 }
 

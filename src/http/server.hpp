@@ -24,6 +24,8 @@ struct ServerConfig {
   std::chrono::seconds body_idle_timeout{30};     ///< between two body reads
   std::chrono::seconds body_total_timeout{600};   ///< whole body, so a trickle cannot hold on
   std::chrono::seconds shutdown_grace{20};        ///< for in-flight requests on SIGTERM
+  /// Longest wait of an upload for its admission slot (its body unread meanwhile) before 503.
+  std::chrono::seconds upload_wait{30};
   std::vector<std::string> cors_origins{"*"};
 };
 

@@ -41,7 +41,7 @@ struct RegistrationService::Upload {
   Upload(const Upload&) = delete;
   Upload& operator=(const Upload&) = delete;
   ~Upload() {
-    --service.active_uploads_;
+    if (holds_slot) service.admission_.release();
     release_key();
   }
 
@@ -61,14 +61,32 @@ struct RegistrationService::Upload {
   http::MultipartParser parser;
   std::vector<files::StagedFile> files;
   Clock::time_point started = Clock::now();
+  std::atomic<bool> holds_slot{false};
+  Admission::Ticket ticket = 0;
 };
 
 class RegistrationService::Sink final : public http::UploadSink {
  public:
   explicit Sink(std::shared_ptr<Upload> upload) : upload_(std::move(upload)) {}
 
+  bool admit(std::function<void()> resume) override {
+    // The waiting callback keeps the Upload alive, so a granted slot always has an owner that
+    // gives it back.
+    auto attempt = upload_->service.admission_.acquire([upload = upload_, resume] {
+      upload->holds_slot = true;
+      resume();
+    });
+    if (attempt.admitted) upload_->holds_slot = true;
+    upload_->ticket = attempt.ticket;
+    return attempt.admitted;
+  }
+
+  bool withdraw() override { return upload_->service.admission_.withdraw(upload_->ticket); }
+
   tl::expected<void, Error> on_body(std::string_view bytes) override {
-    return upload_->parser.feed(bytes);
+    auto fed = upload_->parser.feed(bytes);
+    if (!fed) upload_->service.log_failure("registration failed", *upload_, fed.error());
+    return fed;
   }
 
   void on_complete(http::Responder respond) override {
@@ -94,7 +112,8 @@ RegistrationService::RegistrationService(RegistrationConfig config, files::Stagi
       committer_(committer),
       workers_(workers),
       rate_limiter_(rate_limiter),
-      events_(std::move(events)) {}
+      events_(std::move(events)),
+      admission_(config_.max_concurrent_uploads) {}
 
 void RegistrationService::add_routes(http::Router& router) {
   auto upload = [this](const http::Request& request) { return begin(request); };
@@ -127,21 +146,17 @@ tl::expected<std::unique_ptr<http::UploadSink>, Error> RegistrationService::begi
                                 {},
                                 {}});
   }
-  if (++active_uploads_ > config_.max_concurrent_uploads) {
-    --active_uploads_;
-    return tl::unexpected(busy("concurrent upload cap reached"));
-  }
   if (!key.empty()) {
     const std::lock_guard lock(keys_mutex_);
     if (!keys_in_flight_.insert(key).second) {
-      --active_uploads_;
       return tl::unexpected(Error{ErrorCode::kIdempotencyKeyInUse,
                                   "A request with this Idempotency-Key is still being processed",
                                   "Idempotency-Key",
                                   {}});
     }
   }
-  // From here on the Upload owns the slot and the key and gives both back when it ends.
+  // From here on the Upload owns the key (and, once admitted, its slot) and gives both back when
+  // it ends. Admission itself waits in the server, before the body is read.
   auto upload =
       std::make_shared<Upload>(*this, request.request_id, std::move(key), std::move(*boundary));
   return std::make_unique<Sink>(std::move(upload));
@@ -151,10 +166,7 @@ void RegistrationService::process(std::shared_ptr<Upload> upload, http::Responde
   const bool posted = workers_.try_post([this, upload, respond]() mutable {
     const auto fail = [&](const Error& error) {
       upload->release_key();
-      if (!error.log_detail.empty()) {
-        spdlog::warn("registration failed request_id={} error_code={} detail=\"{}\"",
-                     upload->request_id, error_code_name(error.code), error.log_detail);
-      }
+      log_failure("registration failed", *upload, error);
       respond(http::error_response(error, upload->request_id));
     };
     try {
@@ -163,8 +175,12 @@ void RegistrationService::process(std::shared_ptr<Upload> upload, http::Responde
       if (!registration) return fail(registration.error());
       // Durable before the commit that references them: a 201 must never point at a file a power
       // cut could lose. This is the slow part, and it happens outside any database lock.
-      for (auto& file : upload->files) file.sync_and_close();
-      if (!upload->files.empty()) staging_.sync_directory();
+      for (auto& file : upload->files) {
+        if (auto synced = file.sync(); !synced) return fail(synced.error());
+      }
+      if (!upload->files.empty()) {
+        if (auto synced = staging_.sync_directory(); !synced) return fail(synced.error());
+      }
 
       registration->request_uuid = time_ordered_uuid();
       registration->request_id = upload->request_id;
@@ -188,7 +204,12 @@ void RegistrationService::process(std::shared_ptr<Upload> upload, http::Responde
           [this, upload, respond, player_count](storage::CommitOutcome outcome) mutable {
             upload->release_key();
             if (auto* committed = std::get_if<storage::Committed>(&outcome)) {
-              for (auto& file : upload->files) file.keep();
+              // Committed files no longer count against the staging quota, which bounds uploads
+              // in flight; promotion (now or by the sweeper) does not hold it back.
+              for (auto& file : upload->files) {
+                file.keep();
+                staging_.release(file.size_bytes());
+              }
               const double ms =
                   std::chrono::duration<double, std::milli>(Clock::now() - upload->started).count();
               spdlog::info("team registered team_id={} players={} request_id={} ms={:.1f}",
@@ -230,21 +251,35 @@ void RegistrationService::process(std::shared_ptr<Upload> upload, http::Responde
   if (!posted) respond(http::error_response(busy("worker queue full"), upload->request_id));
 }
 
+void RegistrationService::log_failure(std::string_view what, const Upload& upload,
+                                      const Error& error) {
+  if (error.log_detail.empty()) return;
+  const bool resource_fault =
+      error.code == ErrorCode::kStorageFull || error.code == ErrorCode::kServiceUnavailable;
+  if (!resource_fault) {
+    spdlog::warn("{} request_id={} error_code={} detail=\"{}\"", what, upload.request_id,
+                 error_code_name(error.code), error.log_detail);
+    return;
+  }
+  if (const auto held_back = resource_faults_.admit()) {
+    spdlog::error("{} request_id={} error_code={} detail=\"{}\" similar_suppressed={}", what,
+                  upload.request_id, error_code_name(error.code), error.log_detail, *held_back);
+  }
+}
+
 void RegistrationService::promote(std::vector<files::StagedFile> files) {
   struct Item {
     std::string key;
-    std::uint64_t bytes;
   };
   std::vector<Item> items;
   items.reserve(files.size());
-  for (const auto& file : files) items.push_back(Item{file.key(), file.size_bytes()});
+  for (const auto& file : files) items.push_back(Item{file.key()});
   files.clear();  // kept files: dropping the handles deletes nothing
   // Off the committer thread. If this never runs (crash, full pool), the sweeper promotes them.
   workers_.try_post([this, items = std::move(items)] {
     for (const auto& item : items) {
       try {
         blobs_.promote(staging_.path_of(item.key), item.key);
-        staging_.release(item.bytes);
       } catch (const std::exception& e) {
         spdlog::warn("document promotion deferred to sweeper key={} error=\"{}\"", item.key,
                      e.what());

@@ -7,6 +7,8 @@
 #include <set>
 #include <string>
 
+#include "core/admission.hpp"
+#include "core/burst_log.hpp"
 #include "core/worker_pool.hpp"
 #include "files/blob_store.hpp"
 #include "files/staging.hpp"
@@ -25,7 +27,9 @@ struct RegistrationConfig {
   FormLimits form;
   http::MultipartLimits multipart;
   int teams_per_church = 2;
-  std::size_t max_concurrent_uploads = 64;
+  /// Uploads streaming or committing at once; more wait (unread) for a slot. 0 = derived from the
+  /// open-file limit and the staging quota at start (see app/).
+  std::size_t max_concurrent_uploads = 0;
 };
 
 /// Observations the service reports (metrics); all optional.
@@ -53,6 +57,8 @@ class RegistrationService final {
 
   tl::expected<std::unique_ptr<http::UploadSink>, Error> begin(const http::Request& request);
   void process(std::shared_ptr<Upload> upload, http::Responder respond);
+  /// Logs a failure; storms of resource faults (no space, no descriptors) are summarised.
+  void log_failure(std::string_view what, const Upload& upload, const Error& error);
   void promote(std::vector<files::StagedFile> files);
   http::Response list_teams(const http::Request& request);
   http::Response team_detail(const http::Request& request);
@@ -66,9 +72,11 @@ class RegistrationService final {
   WorkerPool& workers_;
   http::RateLimiter& rate_limiter_;
   RegistrationEvents events_;
-  std::atomic<std::size_t> active_uploads_{0};
+  BurstLog resource_faults_;
   std::mutex keys_mutex_;
   std::set<std::string, std::less<>> keys_in_flight_;
+  /// Last: waiting callbacks own Uploads, whose destructors use the members above.
+  Admission admission_;
 };
 
 }  // namespace teamreg
