@@ -7,6 +7,8 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <system_error>
 
 namespace teamreg::admin {
@@ -369,10 +371,21 @@ http::Response AdminRoutes::document(const http::Request& request) {
                   field, record->storage_key, request.request_id);
     return error(not_found(ErrorCode::kNotFound, "The document is not available"), request);
   }
+  // Read here, on the worker pool, so that no network thread ever waits on the disk; documents
+  // are bounded by --max-file-bytes.
+  std::ifstream in(*path, std::ios::binary);
+  std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (!in.good() && !in.eof()) {
+    spdlog::error("document unreadable team_id={} field={} key={} request_id={}", team_id, field,
+                  record->storage_key, request.request_id);
+    return error(
+        Error{ErrorCode::kServiceUnavailable, "The document cannot be read right now", {}, {}},
+        request);
+  }
   http::Response response;
   response.status = 200;
   response.content_type = record->content_type;
-  response.file_path = path->string();
+  response.body = std::move(bytes);
   response.headers.emplace_back(
       "Content-Disposition",
       fmt::format("attachment; filename=\"{}\"",

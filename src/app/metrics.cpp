@@ -60,7 +60,7 @@ void Metrics::record_sweep(std::size_t deleted, std::size_t promoted) {
 
 std::string Metrics::render(const std::function<void(std::string&)>& gauges) const {
   std::string out;
-  const std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   out +=
       "# HELP teamreg_http_requests_total HTTP requests answered, by route pattern and status.\n"
       "# TYPE teamreg_http_requests_total counter\n";
@@ -71,6 +71,9 @@ std::string Metrics::render(const std::function<void(std::string&)>& gauges) con
   registration_seconds_.render(out);
   batch_size_.render(out);
   commit_seconds_.render(out);
+  // The gauges may ask the database, which can hang while it is down: never under the lock that
+  // every answered request takes to count itself.
+  lock.unlock();
   out += fmt::format(
       "# HELP teamreg_idempotent_replays_total Responses replayed for a repeated Idempotency-Key.\n"
       "# TYPE teamreg_idempotent_replays_total counter\nteamreg_idempotent_replays_total {}\n"

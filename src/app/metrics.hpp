@@ -39,7 +39,7 @@ class Metrics final {
   /// One group-commit transaction: how many registrations, how long the database took.
   void record_batch(std::size_t size, double ms);
 
-  /// `gauges` are read at scrape time (queue depth, sequence values).
+  /// `gauges` are read at scrape time (queue depth, sequence values), outside the counters' lock.
   std::string render(const std::function<void(std::string&)>& gauges) const;
 
  private:

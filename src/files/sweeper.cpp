@@ -18,6 +18,7 @@ SweepResult sweep_staging(StagingArea& staging, BlobStore& blobs, const Referenc
   for (const auto& entry : fs::directory_iterator(staging.directory(), ec)) {
     std::error_code entry_ec;
     if (!entry.is_regular_file(entry_ec)) continue;
+    if (staging.in_use(entry.path().filename().string())) continue;
     const auto modified = entry.last_write_time(entry_ec);
     if (entry_ec) continue;
     keys.push_back(entry.path().filename().string());
@@ -33,11 +34,22 @@ SweepResult sweep_staging(StagingArea& staging, BlobStore& blobs, const Referenc
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const auto path = staging.path_of(keys[i]);
     if (std::binary_search(owned.begin(), owned.end(), keys[i])) {
-      blobs.promote(path, keys[i]);
-      ++result.promoted;
-    } else if (old[i]) {
+      try {
+        blobs.promote(path, keys[i]);
+        ++result.promoted;
+      } catch (const std::exception& e) {
+        ++result.failed;
+        spdlog::warn("staging sweep cannot promote key={} error=\"{}\"", keys[i], e.what());
+      }
+    } else if (old[i] && !staging.in_use(keys[i])) {
       std::error_code remove_ec;
-      if (fs::remove(path, remove_ec)) ++result.deleted;
+      if (fs::remove(path, remove_ec)) {
+        ++result.deleted;
+      } else if (remove_ec) {
+        ++result.failed;
+        spdlog::warn("staging sweep cannot delete key={} error=\"{}\"", keys[i],
+                     remove_ec.message());
+      }
     }
   }
   return result;

@@ -53,14 +53,19 @@ bool is_placeholder(const std::string& segment) {
 
 void Router::add(std::string method, std::string pattern, Handler handler) {
   auto segments = split_path(pattern);
-  routes_.push_back(
-      Route{std::move(method), std::move(pattern), std::move(segments), std::move(handler), {}});
+  routes_.push_back(Route{
+      std::move(method), std::move(pattern), std::move(segments), std::move(handler), {}, false});
+}
+
+void Router::add_immediate(std::string method, std::string pattern, Handler handler) {
+  add(std::move(method), std::move(pattern), std::move(handler));
+  routes_.back().on_network_thread = true;
 }
 
 void Router::add_upload(std::string method, std::string pattern, UploadHandler handler) {
   auto segments = split_path(pattern);
-  routes_.push_back(
-      Route{std::move(method), std::move(pattern), std::move(segments), {}, std::move(handler)});
+  routes_.push_back(Route{
+      std::move(method), std::move(pattern), std::move(segments), {}, std::move(handler), false});
 }
 
 Router::Match Router::match(Request& request) const {
@@ -90,6 +95,7 @@ Router::Match Router::match(Request& request) const {
     request.path_params = std::move(params);
     result.handler = route.handler ? &route.handler : nullptr;
     result.upload = route.upload ? &route.upload : nullptr;
+    result.on_network_thread = route.on_network_thread;
     result.pattern = route.pattern;
     result.method_mismatch = false;
     return result;

@@ -16,10 +16,14 @@ class Router final {
     const Handler* handler = nullptr;
     const UploadHandler* upload = nullptr;
     std::string pattern;  ///< for logs and metrics: never the raw path (it may hold personal data)
-    bool method_mismatch = false;  ///< the path exists, but not for this method
+    bool method_mismatch = false;    ///< the path exists, but not for this method
+    bool on_network_thread = false;  ///< see add_immediate()
   };
 
   void add(std::string method, std::string pattern, Handler handler);
+  /// A handler that does no I/O and never blocks (liveness): answered on the network thread, so
+  /// it answers even when every worker is stuck on a database that stopped responding.
+  void add_immediate(std::string method, std::string pattern, Handler handler);
   void add_upload(std::string method, std::string pattern, UploadHandler handler);
   /// Fills request.path_params on a match.
   Match match(Request& request) const;
@@ -31,6 +35,7 @@ class Router final {
     std::vector<std::string> segments;
     Handler handler;
     UploadHandler upload;
+    bool on_network_thread = false;
   };
   std::vector<Route> routes_;
 };

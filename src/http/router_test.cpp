@@ -65,5 +65,18 @@ TEST(RouterTest, ReportsMethodMismatchSeparatelyFromUnknownPaths) {
   EXPECT_EQ(router.match(unknown).handler, nullptr);
 }
 
+TEST(RouterTest, OnlyImmediateRoutesRunOnTheNetworkThread) {
+  Router router = make_router();
+  router.add_immediate("GET", "/health", [](const Request&) { return json_response(200, "{}"); });
+  auto health = get("/health");
+  const auto immediate = router.match(health);
+  ASSERT_NE(immediate.handler, nullptr);
+  EXPECT_TRUE(immediate.on_network_thread);
+  auto teams = get("/api/teams");
+  const auto ordinary = router.match(teams);
+  ASSERT_NE(ordinary.handler, nullptr);
+  EXPECT_FALSE(ordinary.on_network_thread);
+}
+
 }  // namespace
 }  // namespace teamreg::http
