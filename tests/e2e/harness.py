@@ -261,8 +261,11 @@ class Server:
     """One teamreg process. Data dir is fresh unless given; with the postgres backend so is the database."""
 
     def __init__(self, *args: str, data_dir: str | None = None, database: str | None = None,
-                 env: dict | None = None, rate_limit: int | None = 0, start: bool = True) -> None:
+                 env: dict | None = None, rate_limit: int | None = 0, start: bool = True,
+                 wrapper: list[str] | None = None) -> None:
+        """wrapper: a command that runs teamreg (e.g. prlimit, unshare) and execs it, keeping its PID."""
         self.args = list(args)
+        self.wrapper = list(wrapper or [])
         self.rate_limit = rate_limit
         self.env = dict(env or {})
         self.number = next(_server_counter)
@@ -301,7 +304,7 @@ class Server:
             cmd += ["--database", self.database]
         if self.rate_limit is not None:
             cmd += ["--rate-limit", str(self.rate_limit)]
-        return cmd + self.args
+        return self.wrapper + cmd + self.args
 
     def start(self) -> None:
         assert not self.running, "server already running"
@@ -435,7 +438,10 @@ class Server:
     def backend(self) -> "Backend":
         if self.database and self.database.startswith("postgres"):
             return PostgresBackend(self.database)
-        return SqliteBackend(self.data_dir)
+        backend = SqliteBackend(self.data_dir)
+        if self.database:
+            backend.path = self.database
+        return backend
 
     @property
     def staging_dir(self) -> str:

@@ -19,7 +19,7 @@ FAKE_PNG_CASE = h.invalid_case("payment_receipt is text named .png")
 
 class ConcurrentRegistrations(E2ETestCase):
     def test_200_valid_interleaved_with_60_invalid(self):
-        server = self.start_server("--max-concurrent-uploads", "256")
+        server = self.start_server()
         full_church = "Zion Full Church"
         valid = [h.make_team(church=full_church) for _ in range(2)] + [h.make_team() for _ in range(198)]
         # Before the storm: the full church's two teams and the 15 teams whose e-mails will be reused.
@@ -76,7 +76,7 @@ class ConcurrentRegistrations(E2ETestCase):
     def test_clients_that_hang_up_while_queued_leave_whole_teams_or_nothing(self):
         """A client that sends its whole registration and hangs up at once (so its request is still
         queued or committing): its team is either committed with everything, or absent."""
-        server = self.start_server("--max-concurrent-uploads", "256")
+        server = self.start_server()
         abandoned = [h.make_team() for _ in range(30)]
         answered = [h.make_team() for _ in range(30)]
 

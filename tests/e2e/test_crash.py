@@ -18,7 +18,7 @@ KILL_AFTER_ACKS = 100
 
 class KillDuringLoad(E2ETestCase):
     def test_kill9_during_load_loses_nothing_acknowledged(self):
-        server = self.start_server("--max-concurrent-uploads", "256")
+        server = self.start_server()
         load = h.Load([server], [h.make_team() for _ in range(ATTEMPTS)], WORKERS).start()
         reached = load.wait_for_acks(KILL_AFTER_ACKS, timeout=300)
         server.kill9()
@@ -33,7 +33,7 @@ class KillDuringLoad(E2ETestCase):
         acknowledged = list(load.acknowledged)
 
         time.sleep(2)  # staged files of the killed requests are now older than the TTL below
-        server.restart("--max-concurrent-uploads", "256", "--staging-ttl", "1", "--sweep-interval", "1")
+        server.restart("--staging-ttl", "1", "--sweep-interval", "1")
         backend = server.backend()
         left = h.wait_for_clean_staging(backend, server.data_dir, timeout=10)
         self.assertEqual(left, [], "staged files of uncommitted registrations survived the sweep")
