@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/worker_pool.hpp"
+#include "http/client_address.hpp"
 #include "http/router.hpp"
 
 namespace teamreg::http {
@@ -25,6 +26,7 @@ struct ServerConfig {
   std::chrono::seconds body_total_timeout{600};   ///< whole body, so a trickle cannot hold on
   std::chrono::seconds shutdown_grace{20};        ///< for in-flight requests on SIGTERM
   std::vector<std::string> cors_origins{"*"};
+  TrustedProxies trusted_proxies;  ///< peers whose forwarding headers are believed; none by default
 };
 
 /// Event fired once per answered request, for access logs and metrics.
@@ -35,6 +37,7 @@ struct AccessRecord {
   unsigned status = 0;
   std::uint64_t bytes_out = 0;
   double ms = 0;
+  std::string client_address;  ///< as resolved for rate limits; empty before headers were read
 };
 
 /// HTTP/1.1 server on Boost.Beast: keep-alive, header and body limits counted while streaming,
