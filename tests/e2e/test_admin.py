@@ -133,21 +133,16 @@ class Authentication(AdminCase):
 
     def test_a_valid_token_is_never_locked_out_by_failures_from_its_address(self):
         server, token = self.admin_server("--admin-failure-limit", "10")
-        failures = []
-        for i in range(50):
-            credential = (None, "1" * 64, "Basic abc")[i % 3]
-            if credential == "Basic abc":
-                resp = admin_request(server, "GET", "/admin/teams", None, headers={"Authorization": credential})
-            else:
-                resp = admin_request(server, "GET", "/admin/teams", credential)
-            failures.append(resp)
+        wrong = ({}, {"Authorization": "Bearer " + "1" * 64}, {"Authorization": "Basic abc"})  # all failures
+        failures = [admin_request(server, "GET", "/admin/teams", None, headers=wrong[i % 3]) for i in range(50)]
         self.assertEqual([r.status for r in failures], [401] * 10 + [429] * 40)
         for resp in failures[:10]:
             self.assertError(resp, 401, "UNAUTHORIZED")
         for resp in failures[10:]:
             self.assertError(resp, 429, "RATE_LIMITED")
             self.assertTrue((resp.header("Retry-After") or "").isdigit(), resp.describe())
-        for method, path in (("GET", "/admin/teams"), ("GET", "/admin/sequence/current"), ("POST", "/admin/sequence/sync")):
+        for method, path in (("GET", "/admin/teams"), ("GET", "/admin/sequence/current"),
+                             ("POST", "/admin/sequence/sync")):
             self.ok(admin_request(server, method, path, token))
         # Success does not lift the limit for further failures.
         self.assertError(admin_request(server, "GET", "/admin/teams", "2" * 64), 429, "RATE_LIMITED")
