@@ -106,6 +106,11 @@ int main(int argc, char** argv) {
   serve->add_option("--cors-origins", cors, "Allowed CORS origins, comma-separated, or *")
       ->envname("TEAMREG_CORS_ORIGINS")
       ->capture_default_str();
+  serve
+      ->add_option("--trusted-proxies", config.trusted_proxies,
+                   "Comma-separated CIDRs of reverse proxies whose X-Forwarded-For, Forwarded and "
+                   "X-Forwarded-Proto are believed (default: none)")
+      ->envname("TEAMREG_TRUSTED_PROXIES");
   serve->add_option("--worker-threads", config.worker_threads, "Threads for blocking work")
       ->envname("TEAMREG_WORKER_THREADS")
       ->capture_default_str();

@@ -36,15 +36,16 @@ std::string token_hash(std::string_view token);
 bool valid_token_name(std::string_view name);
 
 /// Checks `Authorization: Bearer <token>` against the active tokens (and TEAMREG_ADMIN_TOKEN).
-/// Hashes are compared in constant time. Failures are logged without the token and limited per
-/// client address: past the limit an address gets 429 for a while without its token being
-/// checked, so guessing gains nothing.
+/// Hashes are compared in constant time. A valid token is always accepted, whoever failed before
+/// from the same address. Failures are logged without the token and limited per client address:
+/// past the limit, further failures from that address get 429 instead of 401 for a while.
 class Authenticator final {
  public:
   /// Throws std::invalid_argument when the env token is shorter than kMinEnvTokenChars.
   Authenticator(storage::AdminStore& store, AuthConfig config);
 
-  /// The actor (token name) of the request, or 401 UNAUTHORIZED / 429 RATE_LIMITED.
+  /// The actor (token name) of the request, or 401 UNAUTHORIZED / 429 RATE_LIMITED (a failure
+  /// from an address over the failure limit).
   tl::expected<std::string, Error> authenticate(const http::Request& request);
 
   /// True when at least one token (database or environment) can authenticate.

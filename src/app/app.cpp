@@ -313,10 +313,16 @@ int serve(AppConfig config) {
     return response;
   });
 
+  if (!config.server.trusted_proxies.empty()) {
+    // Said at start because a wrong list silently merges or splits clients' rate-limit buckets.
+    spdlog::info("trusted proxies networks={} list=\"{}\"", config.server.trusted_proxies.size(),
+                 config.trusted_proxies);
+  }
   http::Server server(config.server, router, workers, [&](const http::AccessRecord& r) {
     metrics.record_request(r.route, r.status);
-    spdlog::info("request request_id={} method={} route={} status={} bytes={} ms={:.1f}",
-                 r.request_id, r.method, r.route, r.status, r.bytes_out, r.ms);
+    spdlog::info("request request_id={} method={} route={} status={} bytes={} ms={:.1f} client={}",
+                 r.request_id, r.method, r.route, r.status, r.bytes_out, r.ms,
+                 r.client_address.empty() ? "-" : r.client_address);
   });
   const std::uint16_t port = server.listen();
   {

@@ -6,6 +6,8 @@
 #include <boost/asio/ip/address.hpp>
 #include <charconv>
 
+#include "http/client_address.hpp"
+
 namespace teamreg::app {
 
 std::string AppConfig::database_location() const {
@@ -61,6 +63,9 @@ std::string finalize(AppConfig& config) {
   if (config.sweep_interval.count() < 1) return "--sweep-interval must be at least 1 second";
   if (config.staging_ttl.count() < 0) return "--staging-ttl must not be negative";
   if (config.server.cors_origins.empty()) config.server.cors_origins = {"*"};
+  auto trusted = http::TrustedProxies::parse(config.trusted_proxies);
+  if (!trusted) return fmt::format("--trusted-proxies: {}", trusted.error());
+  config.server.trusted_proxies = std::move(*trusted);
   // The whole body may carry every document at full size plus the text fields.
   const auto documents = static_cast<std::uint64_t>(3 + 2 * rules.max_players);
   config.server.max_upload_bytes =

@@ -24,6 +24,7 @@ struct AppConfig {
   admin::AuthConfig admin_auth;  ///< env_token only from TEAMREG_ADMIN_TOKEN, never a flag
   std::uint64_t max_staged_bytes = 2ULL << 30;
   int rate_limit_per_minute = 30;
+  std::string trusted_proxies;  ///< comma-separated CIDRs; parsed into server.trusted_proxies
   std::chrono::seconds staging_ttl{3600};
   std::chrono::seconds sweep_interval{60};
   std::size_t worker_threads = 16;

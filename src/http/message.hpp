@@ -23,7 +23,8 @@ struct Request {
   std::string query;
   std::vector<std::pair<std::string, std::string>> headers;  ///< names lower-cased
   std::string body;
-  std::string client_address;
+  std::string client_address;   ///< see resolve_client(): the peer, or what a trusted proxy says
+  std::string scheme = "http";  ///< "https" only when a trusted proxy says the client used TLS
   std::string request_id;
   std::map<std::string, std::string> path_params;
 

@@ -330,7 +330,11 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     beast::error_code ec;
     const auto peer = stream_.socket().remote_endpoint(ec);
-    if (!ec) request_.client_address = peer.address().to_string();
+    if (!ec) {
+      auto origin = resolve_client(peer.address(), request_.headers, config().trusted_proxies);
+      request_.client_address = std::move(origin.address);
+      request_.scheme = std::move(origin.scheme);
+    }
   }
 
   void begin_request() {
@@ -532,7 +536,8 @@ class Session : public std::enable_shared_from_this<Session> {
                         route_,
                         status_,
                         bytes_out_,
-                        std::chrono::duration<double, std::milli>(Clock::now() - started_).count()};
+                        std::chrono::duration<double, std::milli>(Clock::now() - started_).count(),
+                        request_.client_address};
     server_.access(record);
   }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/worker_pool.hpp"
+#include "http/client_address.hpp"
 #include "http/router.hpp"
 
 namespace teamreg::http {
@@ -27,6 +28,7 @@ struct ServerConfig {
   /// Longest wait of an upload for its admission slot (its body unread meanwhile) before 503.
   std::chrono::seconds upload_wait{30};
   std::vector<std::string> cors_origins{"*"};
+  TrustedProxies trusted_proxies;  ///< peers whose forwarding headers are believed; none by default
 };
 
 /// Event fired once per answered request, for access logs and metrics.
@@ -37,6 +39,7 @@ struct AccessRecord {
   unsigned status = 0;
   std::uint64_t bytes_out = 0;
   double ms = 0;
+  std::string client_address;  ///< as resolved for rate limits; empty before headers were read
 };
 
 /// HTTP/1.1 server on Boost.Beast: keep-alive, header and body limits counted while streaming,

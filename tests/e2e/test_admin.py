@@ -128,10 +128,30 @@ class Authentication(AdminCase):
         limited = admin_request(server, "GET", "/admin/teams", "1" * 64)
         self.assertError(limited, 429, "RATE_LIMITED")
         self.assertTrue((limited.header("Retry-After") or "").isdigit(), limited.describe())
-        # While blocked, even the right token is not checked: guessing gains nothing.
-        self.assertError(admin_request(server, "GET", "/admin/teams", token), 429, "RATE_LIMITED")
         # Public routes are not affected.
         self.assertEqual(h.get(server, "/api/teams").status, 200)
+
+    def test_a_valid_token_is_never_locked_out_by_failures_from_its_address(self):
+        server, token = self.admin_server("--admin-failure-limit", "10")
+        wrong = ({}, {"Authorization": "Bearer " + "1" * 64}, {"Authorization": "Basic abc"})  # all failures
+        failures = [admin_request(server, "GET", "/admin/teams", None, headers=wrong[i % 3]) for i in range(50)]
+        self.assertEqual([r.status for r in failures], [401] * 10 + [429] * 40)
+        for resp in failures[:10]:
+            self.assertError(resp, 401, "UNAUTHORIZED")
+        for resp in failures[10:]:
+            self.assertError(resp, 429, "RATE_LIMITED")
+            self.assertTrue((resp.header("Retry-After") or "").isdigit(), resp.describe())
+        for method, path in (("GET", "/admin/teams"), ("GET", "/admin/sequence/current"),
+                             ("POST", "/admin/sequence/sync")):
+            self.ok(admin_request(server, method, path, token))
+        # Success does not lift the limit for further failures.
+        self.assertError(admin_request(server, "GET", "/admin/teams", "2" * 64), 429, "RATE_LIMITED")
+        self.ok(admin_request(server, "GET", "/admin/teams", token))
+        server.stop()
+        log = server.stderr_text(whole=True)
+        self.assertIn("admin authentication blocked client=127.0.0.1", log)
+        self.assertNotIn(token, log)
+        self.assertNotIn("1" * 64, log)
 
     def test_environment_token_is_accepted_and_audited_as_env(self):
         env_token = "e" * 40
