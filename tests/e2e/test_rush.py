@@ -143,6 +143,25 @@ class SweeperAndUploadsInFlight(E2ETestCase):
         self.assertInvariants(server, [resp])
 
 
+class StagingQuota(E2ETestCase):
+    def test_committed_documents_leave_the_quota_even_when_promotion_is_deferred(self):
+        per_registration = sum(h.make_team().documents().values())
+        server = self.start_server("--max-staged-bytes", str(3 * per_registration), "--sweep-interval", "1")
+        documents = server.documents_dir
+        shutil.rmtree(documents)
+        open(documents, "wb").close()  # promotion now fails (ENOTDIR) and is left to the sweeper
+        results = [register(server) for _ in range(6)]  # twice the quota, one at a time
+        for number, resp in enumerate(results, start=1):
+            self.assertCreated(resp, h.format_team_id(number))
+        os.remove(documents)
+        os.makedirs(documents)
+        deadline = time.monotonic() + 15
+        while h.staged_files(server.data_dir) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(h.staged_files(server.data_dir), [], "the sweeper promotes what was deferred")
+        self.assertInvariants(server, results, staging_clean=True)
+
+
 def _start_partial_upload(server: h.Server, form: h.Form, held_back: int = 64) -> tuple[socket.socket, bytes]:
     """Sends a registration but for its last bytes: the upload stays in flight (and holds its slot)."""
     body = form.encode()
