@@ -13,6 +13,8 @@
 #include "admin/cli.hpp"
 #include "admin/service.hpp"
 #include "core/uuid.hpp"
+#include "registration/refusals.hpp"
+#include "registration/validation.hpp"
 #include "storage/postgres/pg_admin_store.hpp"
 #include "storage/postgres/pg_store.hpp"
 #include "storage/sqlite/sqlite_admin_store.hpp"
@@ -104,7 +106,9 @@ class AdminServiceTest : public ::testing::TestWithParam<std::string> {
     r.request_uuid = random_uuid();
     r.request_id = "test";
     r.team_name = team_name;
+    r.team_key = team_key(team_name);
     r.church_name = church;
+    r.church_key = church_key(church);
     r.captain = Person{"Captain Test", phone, email, ""};
     r.vice = Person{"Vice Test", "9876543211", "vice." + email, ""};
     for (int i = 0; i < 11; ++i) r.players.push_back(Player{"Player Name", "Batsman"});
@@ -113,7 +117,8 @@ class AdminServiceTest : public ::testing::TestWithParam<std::string> {
     if (auto* committed = std::get_if<storage::Committed>(&outcomes.at(0))) {
       return committed->team_id;
     }
-    return std::string(error_code_name(std::get<Error>(outcomes.at(0)).code));
+    const auto& refused = std::get<storage::Refused>(outcomes.at(0));
+    return std::string(error_code_name(refusal_error(refused.rule, 2).code));
   }
 
   void insert_team_by_hand(const std::string& team_id, std::int64_t number) {

@@ -6,8 +6,11 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <variant>
 
+#include "core/error.hpp"
 #include "registration/model.hpp"
 #include "storage/store.hpp"
 
@@ -25,19 +28,33 @@ struct CommitterConfig {
   std::function<void(std::size_t batch_size, double milliseconds)> on_batch;
 };
 
+/// A registration that is stored under this ID, with the 201 body to answer.
+struct Created {
+  std::int64_t number = 0;
+  std::string team_id;
+  std::string body;
+};
+
+/// The answer for one registration: stored, a replay of a stored answer, or an error (a refusal,
+/// 503 when nothing was stored, 503 saying the outcome is unknown after an unresolved ambiguous
+/// commit).
+using CommitResult = std::variant<Created, storage::Replayed, Error>;
+
 /// Group commit: one thread drains the queue of validated registrations and commits whatever is
 /// waiting as one transaction (batch of 1 when idle, so no added latency; larger under load).
-/// Numbers are allocated in queue order. Every registration gets exactly one outcome callback.
+/// Numbers are allocated in queue order. Every registration gets exactly one outcome callback,
+/// called on the committer thread; one that throws is logged and does not stop the others.
 class Committer final {
  public:
-  using Callback = std::function<void(storage::CommitOutcome)>;
+  using Callback = std::function<void(CommitResult)>;
 
   Committer(storage::Store& store, CommitterConfig config);
   Committer(const Committer&) = delete;
   Committer& operator=(const Committer&) = delete;
   ~Committer();
 
-  /// Queues a registration. False (and no callback) when the queue is full or stopping.
+  /// Queues a registration (rendering the answers to store for its Idempotency-Key, if any).
+  /// False (and no callback) when the queue is full or stopping.
   bool submit(Registration registration, Callback done);
   /// Commits what is queued, then stops the thread.
   void stop();
@@ -51,9 +68,16 @@ class Committer final {
     Callback done;
   };
   void run();
-  std::vector<storage::CommitOutcome> commit_with_retries(std::span<const Registration> batch);
-  std::vector<storage::CommitOutcome> commit_one_by_one(std::span<const Registration> batch);
-  static std::vector<storage::CommitOutcome> unavailable(std::size_t count);
+  /// `ambiguous`: an earlier attempt at these registrations may have committed.
+  std::vector<CommitResult> commit_with_retries(std::span<const Registration> batch,
+                                                bool ambiguous = false);
+  std::vector<CommitResult> commit_one_by_one(std::span<const Registration> batch, bool ambiguous);
+  std::vector<CommitResult> results(std::span<const Registration> batch,
+                                    std::vector<storage::CommitOutcome> outcomes) const;
+  /// After an ambiguous commit that retries did not settle: each registration looked up by its
+  /// request_uuid; found means Created, anything else means the outcome is unknown.
+  std::vector<CommitResult> resolve(std::span<const Registration> batch);
+  static std::vector<CommitResult> unavailable(std::size_t count);
 
   storage::Store& store_;
   CommitterConfig config_;

@@ -7,7 +7,7 @@
 #include <charconv>
 
 #include "core/uuid.hpp"
-#include "storage/refusals.hpp"
+#include "registration/refusals.hpp"
 
 namespace teamreg {
 namespace {
@@ -189,7 +189,7 @@ void RegistrationService::process(std::shared_ptr<Upload> upload, http::Responde
         registration->idempotency_fingerprint = upload->reader.fingerprint();
         if (auto stored = store_.find_idempotent(upload->idempotency_key)) {
           if (stored->fingerprint != registration->idempotency_fingerprint) {
-            return fail(storage::refusals::idempotency_key_reused());
+            return fail(refusal_error(Refusal::kIdempotencyKeyReused, config_.teams_per_church));
           }
           if (events_.replayed) events_.replayed();
           upload->release_key();
@@ -201,9 +201,9 @@ void RegistrationService::process(std::shared_ptr<Upload> upload, http::Responde
       const auto player_count = registration->players.size();
       const bool queued = committer_.submit(
           std::move(*registration),
-          [this, upload, respond, player_count](storage::CommitOutcome outcome) mutable {
+          [this, upload, respond, player_count](CommitResult outcome) mutable {
             upload->release_key();
-            if (auto* committed = std::get_if<storage::Committed>(&outcome)) {
+            if (auto* committed = std::get_if<Created>(&outcome)) {
               // Committed files no longer count against the staging quota, which bounds uploads
               // in flight; promotion (now or by the sweeper) does not hold it back.
               for (auto& file : upload->files) {

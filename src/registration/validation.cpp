@@ -558,6 +558,10 @@ tl::expected<Registration, Error> validate_registration(const Form& form,
     return tl::make_unexpected(std::move(*error));
   }
   registration.documents = form.files;
+  // The uniqueness keys are decided here, once, so that storage compares them and never
+  // normalises text itself.
+  registration.team_key = team_key(registration.team_name);
+  registration.church_key = church_key(registration.church_name);
   return registration;
 }
 

@@ -21,7 +21,8 @@ FieldKind classify_field(std::string_view name);
 /// character sets, phone normalisation, e-mail lower-casing, optional WhatsApp, contiguous players
 /// within [min_players, max_players], required documents, no duplicate or unknown field).
 /// The first failing rule wins; its Error names the field in `field`.
-/// request_uuid / request_id / idempotency_* are left empty for the caller to fill.
+/// team_key and church_key are filled; request_uuid / request_id / idempotency_* / answers are
+/// left empty for the caller to fill.
 tl::expected<Registration, Error> validate_registration(const Form& form,
                                                         const RegistrationRules& rules);
 

@@ -100,6 +100,9 @@ TEST(ValidateRegistration, AcceptsValidFormAndNormalisesValues) {
   const Registration registration = accepted(valid_form(12));
   EXPECT_EQ(registration.team_name, "Holy Strikers");
   EXPECT_EQ(registration.church_name, "St. Peter's Church");
+  // Storage compares these keys and never normalises: validation fills them.
+  EXPECT_EQ(registration.team_key, "holy strikers");
+  EXPECT_EQ(registration.church_key, "st.peter'schurch");
   EXPECT_EQ(registration.captain.name, "John Mathew");
   EXPECT_EQ(registration.captain.phone, "9876543210");
   EXPECT_EQ(registration.captain.email, "john.mathew@example.com");

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/registration.hpp"
 #include "ids/team_id.hpp"
 
 namespace teamreg::storage::admin_rules {
@@ -33,6 +34,14 @@ inline Error team_taken() {
   return Error{ErrorCode::kDuplicateTeam,
                "Another team is now registered with this name and captain phone",
                "team_name",
+               {}};
+}
+
+/// Un-rejecting a team would put its church over the limit.
+inline Error church_full(int teams_per_church) {
+  return Error{ErrorCode::kChurchLimitReached,
+               church_limit_message(teams_per_church),
+               std::string(refusal_field(Refusal::kChurchLimitReached)),
                {}};
 }
 

@@ -9,9 +9,8 @@
 #include <variant>
 #include <vector>
 
-#include "core/error.hpp"
+#include "core/registration.hpp"
 #include "ids/team_id.hpp"
-#include "registration/model.hpp"
 
 namespace teamreg::storage {
 
@@ -23,25 +22,47 @@ class TransientError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A TransientError after which the outcome is unknown: the commit may have been applied (the
+/// connection was lost while COMMIT was in flight). The caller must look the registrations up by
+/// request_uuid before telling anyone that nothing was stored.
+class AmbiguousCommitError final : public TransientError {
+ public:
+  using TransientError::TransientError;
+};
+
 /// Rules the commit transaction enforces under the sequence lock.
 struct CommitRules {
   std::string sequence_name = "team";
   int teams_per_church = 2;
 };
 
+/// The registration is stored under this number (now, or by an earlier attempt of the same
+/// request_uuid).
 struct Committed {
   std::int64_t number = 0;
   std::string team_id;
-  std::string body;  ///< the 201 body, also stored for idempotent replays
 };
 
-/// A stored response for an Idempotency-Key seen before with the same fingerprint.
+/// A stored answer for an Idempotency-Key seen before with the same fingerprint (the bytes the
+/// registration's IdempotentAnswers gave when it was decided).
 struct Replayed {
   unsigned status = 0;
   std::string body;
 };
 
-using CommitOutcome = std::variant<Committed, Replayed, Error>;
+/// The registration broke a rule; nothing of it was stored (but its answer, under its key).
+struct Refused {
+  Refusal rule = Refusal::kUniqueConstraintBackstop;
+  std::string_view field;  ///< the form field at fault, refusal_field(rule)
+  bool by_index = false;   ///< decided by a unique index (a backstop), not by the checks
+};
+
+inline Refused refused(Refusal rule, bool by_index = false) {
+  return Refused{rule, refusal_field(rule), by_index};
+}
+
+/// Domain outcomes only: turning them into responses is the caller's business.
+using CommitOutcome = std::variant<Committed, Replayed, Refused>;
 
 struct StoredResponse {
   std::string fingerprint;
@@ -111,8 +132,15 @@ class Store {
   /// Commits a batch of validated registrations in one transaction, allocating numbers in order.
   /// Each registration is isolated: one that fails (duplicate, church limit, reused key) rolls
   /// back only itself and its number. Returns one outcome per registration, same order.
+  /// A sequence found behind the issued numbers is raised (never lowered) by the same
+  /// transaction, with a warning in the log, and the registration gets the next free number.
+  /// With an Idempotency-Key, the answer that applies (from registration.answers) is stored in
+  /// the same transaction. AmbiguousCommitError when the outcome is unknown.
   virtual std::vector<CommitOutcome> commit_batch(std::span<const Registration> batch,
                                                   const CommitRules& rules) = 0;
+
+  /// The team a request committed, by its request_uuid: resolves an ambiguous commit.
+  virtual std::optional<Committed> find_committed(std::string_view request_uuid) = 0;
 
   /// The stored response for an Idempotency-Key, if one is younger than the retention period.
   virtual std::optional<StoredResponse> find_idempotent(std::string_view key) = 0;

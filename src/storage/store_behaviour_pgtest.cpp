@@ -12,15 +12,14 @@
 #include <set>
 #include <thread>
 
-#include "core/error.hpp"
 #include "core/uuid.hpp"
-#include "registration/response.hpp"
 #include "storage/migrations.hpp"
 #include "storage/postgres/pg_connection.hpp"
 #include "storage/postgres/pg_store.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 #include "testing/pg_server.hpp"
+#include "testing/registrations.hpp"
 
 namespace teamreg::storage {
 namespace {
@@ -28,7 +27,11 @@ namespace {
 const ids::SequenceFormat kFormat{"ICCT", 3};
 const CommitRules kRules{"team", 2};
 
-/// A valid registration whose e-mail, team name, phone, church and documents derive from `tag`.
+using testing::fake_created_body;
+using testing::rekey;
+
+/// A valid registration whose e-mail, team name, phone, church and documents derive from `tag`,
+/// with its keys and (fake, opaque) answers filled as the registration feature would.
 Registration sample(const std::string& tag, int players = 11) {
   Registration r;
   r.request_uuid = random_uuid();
@@ -45,6 +48,16 @@ Registration sample(const std::string& tag, int players = 11) {
   r.documents.push_back(
       StagedDocument{"pastor_letter", "key-" + random_uuid(), "application/pdf", 20480});
   r.documents.push_back(StagedDocument{"group_photo", "key-" + random_uuid(), "image/jpeg", 1234});
+  rekey(r);
+  testing::fake_answers(r);
+  return r;
+}
+
+/// The same registration under other names (keys follow, as validation would fill them).
+Registration renamed(Registration r, std::string team_name, std::string church_name) {
+  if (!team_name.empty()) r.team_name = std::move(team_name);
+  if (!church_name.empty()) r.church_name = std::move(church_name);
+  rekey(r);
   return r;
 }
 
@@ -177,21 +190,27 @@ bool is_iso8601_ms_utc(std::string_view text) {
   return true;
 }
 
-const Error& error_of(const CommitOutcome& outcome) {
-  EXPECT_TRUE(std::holds_alternative<Error>(outcome));
-  return std::get<Error>(outcome);
+const Refused& refusal_of(const CommitOutcome& outcome) {
+  EXPECT_TRUE(std::holds_alternative<Refused>(outcome));
+  return std::get<Refused>(outcome);
 }
 
-TEST_P(StoreBehaviour, CommitsNumbersInOrderWithByteIdenticalBodies) {
-  std::vector<Registration> batch{sample("a"), sample("b", 15), sample("c", 12)};
+TEST_P(StoreBehaviour, CommitsNumbersInOrderAndStoresTheGivenAnswerBytes) {
+  std::vector<Registration> batch{with_key(sample("a"), "key-a", "fp-a"), sample("b", 15),
+                                  with_key(sample("c", 12), "key-c", "fp-c")};
   const auto outcomes = commit(batch);
   ASSERT_EQ(outcomes.size(), 3u);
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const auto& committed = std::get<Committed>(outcomes[i]);
     EXPECT_EQ(committed.number, static_cast<std::int64_t>(i) + 1);
     EXPECT_EQ(committed.team_id, fmt::format("ICCT-{:03d}", i + 1));
-    EXPECT_EQ(committed.body, registered_body(committed.team_id, batch[i].team_name,
-                                              static_cast<int>(batch[i].players.size())));
+  }
+  // The answer for the key is the caller's bytes with the team ID spliced in, nothing else.
+  for (const std::size_t i : {std::size_t{0}, std::size_t{2}}) {
+    const auto stored = store().find_idempotent(batch[i].idempotency_key);
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_EQ(stored->status, 201u);
+    EXPECT_EQ(stored->body, fake_created_body(batch[i], fmt::format("ICCT-{:03d}", i + 1)));
   }
   const SequenceState state = store().sequence("team");
   EXPECT_EQ(state.last_number, 3);
@@ -201,19 +220,18 @@ TEST_P(StoreBehaviour, CommitsNumbersInOrderWithByteIdenticalBodies) {
 }
 
 TEST_P(StoreBehaviour, EachRefusalRollsBackOnlyItselfAndItsNumber) {
-  Registration a = with_key(sample("a"), "key-a", "fp-a");
-  a.church_name = "Shared Church";
+  Registration a = renamed(with_key(sample("a"), "key-a", "fp-a"), "", "Shared Church");
   const Committed first = commit_one(a);
 
-  Registration b = sample("b");
-  b.church_name = "shared  church";  // same church key as a's
+  // Storage compares the keys validation filled: these names have a's keys.
+  Registration b = renamed(sample("b"), "", "shared  church");
   Registration dup_email = with_key(sample("dup-email"), "key-dup-email", "fp-1");
   dup_email.captain.email = a.captain.email;
-  Registration dup_team = with_key(sample("dup-team"), "key-dup-team", "fp-2");
-  dup_team.team_name = "  team   A ";  // same team key as "Team a"
+  Registration dup_team =
+      renamed(with_key(sample("dup-team"), "key-dup-team", "fp-2"), "  team   A ", "");
   dup_team.captain.phone = a.captain.phone;
-  Registration church_full = with_key(sample("church"), "key-church", "fp-3");
-  church_full.church_name = "SHARED CHURCH";
+  Registration church_full =
+      renamed(with_key(sample("church"), "key-church", "fp-3"), "", "SHARED CHURCH");
   Registration c = sample("c");
   Registration reused = with_key(sample("reused"), "key-a", "another fingerprint");
   Registration replay = with_key(sample("a-again"), "key-a", "fp-a");
@@ -224,25 +242,23 @@ TEST_P(StoreBehaviour, EachRefusalRollsBackOnlyItselfAndItsNumber) {
   ASSERT_EQ(outcomes.size(), batch.size());
 
   EXPECT_EQ(std::get<Committed>(outcomes[0]).team_id, "ICCT-002");
-  const Error& email = error_of(outcomes[1]);
-  EXPECT_EQ(email.code, ErrorCode::kDuplicateCaptainEmail);
-  EXPECT_EQ(email.message, "A team is already registered with this captain e-mail");
+  const Refused& email = refusal_of(outcomes[1]);
+  EXPECT_EQ(email.rule, Refusal::kDuplicateCaptainEmail);
   EXPECT_EQ(email.field, "captain_email");
-  const Error& team = error_of(outcomes[2]);
-  EXPECT_EQ(team.code, ErrorCode::kDuplicateTeam);
-  EXPECT_EQ(team.message, "A team with this name and captain phone is already registered");
+  EXPECT_FALSE(email.by_index);
+  const Refused& team = refusal_of(outcomes[2]);
+  EXPECT_EQ(team.rule, Refusal::kDuplicateTeam);
   EXPECT_EQ(team.field, "team_name");
-  const Error& church = error_of(outcomes[3]);
-  EXPECT_EQ(church.code, ErrorCode::kChurchLimitReached);
-  EXPECT_EQ(church.message, "Maximum 2 teams already registered for this church");
+  const Refused& church = refusal_of(outcomes[3]);
+  EXPECT_EQ(church.rule, Refusal::kChurchLimitReached);
   EXPECT_EQ(church.field, "church_name");
   EXPECT_EQ(std::get<Committed>(outcomes[4]).team_id, "ICCT-003");
-  const Error& key_reused = error_of(outcomes[5]);
-  EXPECT_EQ(key_reused.code, ErrorCode::kIdempotencyKeyReused);
+  const Refused& key_reused = refusal_of(outcomes[5]);
+  EXPECT_EQ(key_reused.rule, Refusal::kIdempotencyKeyReused);
   EXPECT_EQ(key_reused.field, "Idempotency-Key");
   const auto& replayed = std::get<Replayed>(outcomes[6]);
   EXPECT_EQ(replayed.status, 201u);
-  EXPECT_EQ(replayed.body, first.body);
+  EXPECT_EQ(replayed.body, fake_created_body(a, first.team_id));
   const auto& last = std::get<Committed>(outcomes[7]);
   EXPECT_EQ(last.team_id, "ICCT-004");
   EXPECT_EQ(last.number, 4);
@@ -250,28 +266,31 @@ TEST_P(StoreBehaviour, EachRefusalRollsBackOnlyItselfAndItsNumber) {
   EXPECT_EQ(stored_numbers(), one_to(4));
   EXPECT_EQ(store().sequence("team").last_number, 4);
 
-  // Refusals are stored for their keys with the exact error body; a reused key keeps its owner's.
-  for (const auto& [r, error] : {std::pair{&dup_email, &email}, std::pair{&dup_team, &team},
-                                 std::pair{&church_full, &church}}) {
+  // Refusals are stored for their keys with the exact answer the caller gave for that rule;
+  // a reused key keeps its owner's.
+  for (const auto& [r, rule] : {std::pair{&dup_email, Refusal::kDuplicateCaptainEmail},
+                                std::pair{&dup_team, Refusal::kDuplicateTeam},
+                                std::pair{&church_full, Refusal::kChurchLimitReached}}) {
     const auto stored = store().find_idempotent(r->idempotency_key);
     ASSERT_TRUE(stored.has_value()) << r->idempotency_key;
-    EXPECT_EQ(stored->status, 409u);
+    EXPECT_EQ(stored->status, r->answers.for_refusal(rule).status);
     EXPECT_EQ(stored->fingerprint, r->idempotency_fingerprint);
-    EXPECT_EQ(stored->body, error_body(*error, r->request_id));
+    EXPECT_EQ(stored->body, r->answers.for_refusal(rule).body);
   }
   const auto owner = store().find_idempotent("key-a");
   ASSERT_TRUE(owner.has_value());
   EXPECT_EQ(owner->fingerprint, "fp-a");
   EXPECT_EQ(owner->status, 201u);
-  EXPECT_EQ(owner->body, first.body);
+  EXPECT_EQ(owner->body, fake_created_body(a, first.team_id));
 
   // A retry of a refused request replays the stored refusal.
   Registration retry = dup_email;
   retry.request_uuid = random_uuid();
   const auto again = commit({retry});
   const auto& stored_refusal = std::get<Replayed>(again.at(0));
-  EXPECT_EQ(stored_refusal.status, 409u);
-  EXPECT_EQ(stored_refusal.body, error_body(email, dup_email.request_id));
+  const StoredAnswer& email_answer = dup_email.answers.for_refusal(Refusal::kDuplicateCaptainEmail);
+  EXPECT_EQ(stored_refusal.status, email_answer.status);
+  EXPECT_EQ(stored_refusal.body, email_answer.body);
   EXPECT_EQ(store().sequence("team").last_number, 4);
 }
 
@@ -284,7 +303,7 @@ TEST_P(StoreBehaviour, IdempotentRetryInTheSameBatchCreatesOneTeam) {
   const auto& committed = std::get<Committed>(outcomes.at(0));
   const auto& replayed = std::get<Replayed>(outcomes.at(1));
   EXPECT_EQ(replayed.status, 201u);
-  EXPECT_EQ(replayed.body, committed.body);
+  EXPECT_EQ(replayed.body, fake_created_body(original, committed.team_id));
   EXPECT_EQ(stored_numbers(), one_to(1));
 }
 
@@ -304,15 +323,11 @@ TEST_P(StoreBehaviour, ExpiredIdempotencyRecordsArePurgedAndTheKeyIsFreeAgain) {
 }
 
 TEST_P(StoreBehaviour, ReadsReturnWhatWasCommitted) {
-  Registration a = sample("a", 12);
-  a.church_name = "b church";
+  Registration a = renamed(sample("a", 12), "", "b church");
   a.captain.whatsapp = "9123456789";
-  Registration b = sample("b");
-  b.church_name = "A Church";
-  Registration c = sample("c");
-  c.church_name = "a  church";  // the same church as b
-  Registration rejected = sample("r");
-  rejected.church_name = "Zion";
+  Registration b = renamed(sample("b"), "", "A Church");
+  Registration c = renamed(sample("c"), "", "a  church");  // the same church key as b
+  Registration rejected = renamed(sample("r"), "", "Zion");
   commit({a, b, c, rejected});
   backend_->exec("UPDATE teams SET status = 'rejected' WHERE team_id = 'ICCT-004'");
 
@@ -376,20 +391,15 @@ TEST_P(StoreBehaviour, ReadsReturnWhatWasCommitted) {
 }
 
 TEST_P(StoreBehaviour, ARejectedTeamFreesItsEmailTeamAndChurchSlot) {
-  Registration a = sample("a");
-  a.church_name = "Small";
-  Registration b = sample("b");
-  b.church_name = "Small";
+  Registration a = renamed(sample("a"), "", "Small");
+  Registration b = renamed(sample("b"), "", "Small");
   commit({a, b});
   backend_->exec("UPDATE teams SET status = 'rejected' WHERE team_id = 'ICCT-001'");
-  Registration again = sample("a-again");
-  again.team_name = a.team_name;
+  Registration again = renamed(sample("a-again"), a.team_name, "SMALL");
   again.captain = a.captain;
-  again.church_name = "SMALL";
   EXPECT_EQ(commit_one(again).team_id, "ICCT-003");
-  Registration third = sample("c");
-  third.church_name = "small";
-  EXPECT_EQ(error_of(commit({third}).at(0)).code, ErrorCode::kChurchLimitReached);
+  Registration third = renamed(sample("c"), "", "small");
+  EXPECT_EQ(refusal_of(commit({third}).at(0)).rule, Refusal::kChurchLimitReached);
 }
 
 TEST_P(StoreBehaviour, ConcurrentBatchesFromSeveralStoresStayGapless) {
@@ -403,7 +413,7 @@ TEST_P(StoreBehaviour, ConcurrentBatchesFromSeveralStoresStayGapless) {
   std::mutex mutex;
   std::vector<Committed> committed;
   std::vector<std::string> committed_uuids;
-  std::map<ErrorCode, int> refusals;
+  std::map<Refusal, int> refusals;
   std::vector<std::string> failures;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -413,8 +423,7 @@ TEST_P(StoreBehaviour, ConcurrentBatchesFromSeveralStoresStayGapless) {
         const std::string tag = fmt::format("t{}b{}", t, b);
         Registration shared_email = sample(tag + "e");
         shared_email.captain.email = "everyone@example.com";
-        Registration crowded = sample(tag + "c");
-        crowded.church_name = "Crowded Church";
+        Registration crowded = renamed(sample(tag + "c"), "", "Crowded Church");
         std::vector<Registration> batch{sample(tag + "x"), shared_email, crowded,
                                         sample(tag + "y")};
         try {
@@ -424,8 +433,8 @@ TEST_P(StoreBehaviour, ConcurrentBatchesFromSeveralStoresStayGapless) {
             if (const auto* c = std::get_if<Committed>(&outcomes[i])) {
               committed.push_back(*c);
               committed_uuids.push_back(batch[i].request_uuid);
-            } else if (const auto* e = std::get_if<Error>(&outcomes[i])) {
-              ++refusals[e->code];
+            } else if (const auto* e = std::get_if<Refused>(&outcomes[i])) {
+              ++refusals[e->rule];
             } else {
               failures.push_back("unexpected replay");
             }
@@ -442,8 +451,8 @@ TEST_P(StoreBehaviour, ConcurrentBatchesFromSeveralStoresStayGapless) {
 
   const auto n = static_cast<std::int64_t>(kThreads * kBatches * 2 + 1 + 2);
   ASSERT_EQ(static_cast<std::int64_t>(committed.size()), n);
-  EXPECT_EQ(refusals[ErrorCode::kDuplicateCaptainEmail], kThreads * kBatches - 1);
-  EXPECT_EQ(refusals[ErrorCode::kChurchLimitReached], kThreads * kBatches - 2);
+  EXPECT_EQ(refusals[Refusal::kDuplicateCaptainEmail], kThreads * kBatches - 1);
+  EXPECT_EQ(refusals[Refusal::kChurchLimitReached], kThreads * kBatches - 2);
   std::vector<std::int64_t> numbers;
   std::set<std::string> ids;
   for (const auto& c : committed) {
@@ -470,8 +479,7 @@ TEST_P(StoreBehaviour, RacingDuplicatesFromSeveralStoresAreRefusedByRuleNotByCon
     threads.emplace_back([&, i] {
       Registration same_email = sample(fmt::format("email{}", i));
       same_email.captain.email = "race@example.com";
-      Registration same_church = sample(fmt::format("church{}", i));
-      same_church.church_name = "Race Church";
+      Registration same_church = renamed(sample(fmt::format("church{}", i)), "", "Race Church");
       start.arrive_and_wait();
       email_outcomes[static_cast<std::size_t>(i)] =
           stores[static_cast<std::size_t>(i)]->commit_batch(std::vector{same_email}, kRules).at(0);
@@ -480,10 +488,10 @@ TEST_P(StoreBehaviour, RacingDuplicatesFromSeveralStoresAreRefusedByRuleNotByCon
     });
   }
   for (auto& thread : threads) thread.join();
-  const auto count = [](const std::vector<CommitOutcome>& outcomes, ErrorCode code) {
+  const auto count = [](const std::vector<CommitOutcome>& outcomes, Refusal rule) {
     return std::count_if(outcomes.begin(), outcomes.end(), [&](const CommitOutcome& o) {
-      const auto* e = std::get_if<Error>(&o);
-      return e != nullptr && e->code == code && e->log_detail.empty();
+      const auto* e = std::get_if<Refused>(&o);
+      return e != nullptr && e->rule == rule && !e->by_index;
     });
   };
   const auto committed = [](const std::vector<CommitOutcome>& outcomes) {
@@ -492,9 +500,9 @@ TEST_P(StoreBehaviour, RacingDuplicatesFromSeveralStoresAreRefusedByRuleNotByCon
     });
   };
   EXPECT_EQ(committed(email_outcomes), 1);
-  EXPECT_EQ(count(email_outcomes, ErrorCode::kDuplicateCaptainEmail), kRacers - 1);
+  EXPECT_EQ(count(email_outcomes, Refusal::kDuplicateCaptainEmail), kRacers - 1);
   EXPECT_EQ(committed(church_outcomes), 2);
-  EXPECT_EQ(count(church_outcomes, ErrorCode::kChurchLimitReached), kRacers - 2);
+  EXPECT_EQ(count(church_outcomes, Refusal::kChurchLimitReached), kRacers - 2);
   EXPECT_EQ(stored_numbers(), one_to(3));
 }
 
@@ -588,19 +596,102 @@ TEST_P(StoreBehaviour, NumbersWiderThanTheMinimumWidthAreNotTruncated) {
   EXPECT_EQ(team->players.front().player_id, "ICCT-1000-P01");
 }
 
-TEST_P(StoreBehaviour, AnIdAheadOfTheSequenceIsRefusedByTheUniqueConstraintWithoutAGap) {
+TEST_P(StoreBehaviour, ASequenceLoweredBehindIssuedIdsIsRaisedAndTheNextFreeNumberIssued) {
+  commit({sample("a"), sample("b"), sample("c")});
+  // A restored backup of the sequence, an UPDATE by hand: the server's inconsistency, not the
+  // registrant's. Before issue 9 every registration came back DUPLICATE_TEAM from here on.
+  backend_->exec("UPDATE id_sequences SET last_number = 1 WHERE name = 'team'");
+  const Registration d = with_key(sample("d"), "key-d", "fp-d");
+  const Committed healed = commit_one(d);
+  EXPECT_EQ(healed.team_id, "ICCT-004");
+  EXPECT_EQ(healed.number, 4);
+  EXPECT_EQ(store().sequence("team").last_number, 4);
+  EXPECT_EQ(stored_numbers(), one_to(4));
+  // The answer stored for the key is the 201, never a refusal.
+  const auto stored = store().find_idempotent("key-d");
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->status, 201u);
+  EXPECT_EQ(stored->body, fake_created_body(d, "ICCT-004"));
+  // The raise is audited like any sequence change: who, from, to.
+  EXPECT_EQ(backend_->query_int("SELECT COUNT(*) FROM audit_log WHERE action = 'sequence.heal'"
+                                " AND actor = 'committer' AND from_value = '1' AND to_value = '3'"),
+            1);
+  EXPECT_EQ(commit_one(sample("e")).team_id, "ICCT-005");
+  EXPECT_EQ(backend_->query_int("SELECT COUNT(*) FROM audit_log"), 1);
+}
+
+TEST_P(StoreBehaviour, AHandInsertedTeamAheadOfTheSequenceIsSkippedWithoutAGapOrARefusal) {
   commit({sample("a")});
-  insert_team_by_hand("ICCT-002", 2);  // the sequence is behind: startup sync would fix it
-  const auto outcomes = commit({sample("b"), sample("c")});
-  for (const auto& outcome : outcomes) {
-    const Error& error = error_of(outcome);
-    EXPECT_EQ(error.code, ErrorCode::kDuplicateTeam);
-    EXPECT_EQ(error.message, "This team is already registered");
-    EXPECT_FALSE(error.log_detail.empty());
+  insert_team_by_hand("ICCT-002", 2);  // another sequence's row, under this prefix
+  insert_team_by_hand("ICCT-X7", 0);   // not one of ours: never raises anything
+  const auto outcomes = commit({with_key(sample("b"), "key-b", "fp-b"), sample("c")});
+  EXPECT_EQ(std::get<Committed>(outcomes.at(0)).team_id, "ICCT-003");
+  EXPECT_EQ(std::get<Committed>(outcomes.at(1)).team_id, "ICCT-004");
+  EXPECT_EQ(store().sequence("team").last_number, 4);
+  EXPECT_EQ(store().find_idempotent("key-b")->status, 201u);
+}
+
+TEST_P(StoreBehaviour, WholeBatchesHealWhenSeveralRegistrationsHitTakenNumbers) {
+  // Three registrations (PostgreSQL decides them one by one) and six (its set-based path): every
+  // one gets the next free number, and every key stores its 201.
+  std::vector<Registration> first;
+  for (int i = 0; i < 6; ++i) first.push_back(sample(fmt::format("first{}", i)));
+  commit(first);
+  std::int64_t issued = 6;
+  for (const int size : {3, 6}) {
+    SCOPED_TRACE(size);
+    backend_->exec("UPDATE id_sequences SET last_number = 2 WHERE name = 'team'");
+    std::vector<Registration> batch;
+    for (int i = 0; i < size; ++i) {
+      batch.push_back(with_key(sample(fmt::format("b{}r{}", size, i)),
+                               fmt::format("key-{}-{}", size, i), "fp"));
+    }
+    const auto outcomes = commit(batch);
+    ASSERT_EQ(outcomes.size(), batch.size());
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+      const auto* committed = std::get_if<Committed>(&outcomes[i]);
+      ASSERT_NE(committed, nullptr) << i;
+      EXPECT_EQ(committed->number, issued + static_cast<std::int64_t>(i) + 1);
+      const auto stored = store().find_idempotent(batch[i].idempotency_key);
+      ASSERT_TRUE(stored.has_value());
+      EXPECT_EQ(stored->status, 201u);
+      EXPECT_EQ(stored->body, fake_created_body(batch[i], committed->team_id));
+    }
+    issued += size;
+    EXPECT_EQ(store().sequence("team").last_number, issued);
+    EXPECT_EQ(stored_numbers(), one_to(issued));
   }
-  EXPECT_EQ(store().sequence("team").last_number, 1);
-  store().sync_sequence("team", "test:sync");
-  EXPECT_EQ(commit_one(sample("d")).team_id, "ICCT-003");
+  EXPECT_EQ(backend_->query_int("SELECT COUNT(*) FROM idempotency_keys WHERE status <> 201"), 0);
+  EXPECT_EQ(backend_->query_int("SELECT COUNT(*) FROM audit_log WHERE action = 'sequence.heal'"
+                                " AND from_value = '2' AND to_value IN ('6', '9')"),
+            2);
+}
+
+TEST_P(StoreBehaviour, HealingNeverLowersTheSequence) {
+  commit({sample("a"), sample("b")});
+  insert_team_by_hand("ICCT-009", 9);
+  // A row ahead of the sequence changes nothing while the next number is free.
+  EXPECT_EQ(commit_one(sample("c")).team_id, "ICCT-003");
+  backend_->exec("UPDATE id_sequences SET last_number = 8 WHERE name = 'team'");
+  EXPECT_EQ(commit_one(sample("d")).team_id, "ICCT-010");
+  EXPECT_EQ(store().sequence("team").last_number, 10);
+  // Ahead of everything: left alone.
+  backend_->exec("UPDATE id_sequences SET last_number = 20 WHERE name = 'team'");
+  EXPECT_EQ(commit_one(sample("e")).team_id, "ICCT-021");
+  EXPECT_EQ(backend_->query_int("SELECT COUNT(*) FROM audit_log WHERE action = 'sequence.heal'"
+                                " AND from_value = '8' AND to_value = '9'"),
+            1);
+  EXPECT_EQ(backend_->query_int("SELECT COUNT(*) FROM audit_log"), 1);
+}
+
+TEST_P(StoreBehaviour, ARequestCommittedBeforeIsFoundByItsRequestUuid) {
+  const Registration a = sample("a");
+  const Committed committed = commit_one(a);
+  const auto found = store().find_committed(a.request_uuid);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->team_id, committed.team_id);
+  EXPECT_EQ(found->number, committed.number);
+  EXPECT_FALSE(store().find_committed(random_uuid()).has_value());
 }
 
 TEST_P(StoreBehaviour, ADocumentKeyClashFailsTheWholeBatchAsAnInfrastructureError) {

@@ -4,7 +4,6 @@
 
 #include "storage/admin_rules.hpp"
 #include "storage/postgres/pg_sequence.hpp"
-#include "storage/refusals.hpp"
 
 namespace teamreg::storage::postgres {
 namespace {
@@ -272,7 +271,7 @@ tl::expected<StatusChange, Error> PgAdminStore::set_status(const StatusRequest& 
         db.exec("other active church", kOtherActiveChurchCount, {team.text(0, 5), request.team_id})
             .int64(0, 0);
     if (church >= request.teams_per_church) {
-      return tl::unexpected(refusals::church_limit_reached(request.teams_per_church));
+      return tl::unexpected(admin_rules::church_full(request.teams_per_church));
     }
   }
   change.reason = request.status == "rejected" && !request.reason.empty()

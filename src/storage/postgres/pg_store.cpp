@@ -4,14 +4,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/json.hpp>
 #include <unordered_set>
 
-#include "registration/response.hpp"
-#include "registration/validation.hpp"
 #include "storage/migrations.hpp"
 #include "storage/postgres/pg_sequence.hpp"
-#include "storage/refusals.hpp"
 
 namespace teamreg::storage::postgres {
 namespace {
@@ -45,6 +43,8 @@ constexpr std::string_view kInsertSequenceIfMissing =
 constexpr std::string_view kRegisterBatch =
     "SELECT teamreg_register_batch($1, $2::integer, $3::jsonb)";
 
+constexpr std::string_view kSelectByRequestUuid =
+    "SELECT team_id, number FROM teams WHERE request_uuid = $1";
 constexpr std::string_view kSelectIdempotency =
     "SELECT fingerprint, status, body FROM idempotency_keys "
     "WHERE key = $1 AND created_at > clock_timestamp() - interval '24 hours'";
@@ -93,31 +93,23 @@ constexpr std::string_view kReferencedKeys =
     "SELECT storage_key FROM documents "
     "WHERE storage_key IN (SELECT jsonb_array_elements_text($1::jsonb))";
 
-constexpr std::string_view kTeamIdPlaceholder = "teamreg-team-id";
+/// The batch function's names for the refusals (migrations/postgres/0001 and 0004).
+constexpr std::array<std::pair<std::string_view, Refusal>, kRefusalCount> kRefusalNames{{
+    {"email", Refusal::kDuplicateCaptainEmail},
+    {"team", Refusal::kDuplicateTeam},
+    {"church", Refusal::kChurchLimitReached},
+    {"constraint", Refusal::kUniqueConstraintBackstop},
+    {"reused", Refusal::kIdempotencyKeyReused},
+}};
 
-/// The 201 body around its team ID: head + JSON string of the team ID + tail is byte-identical to
-/// registered_body(team_id, ...). The database fills in the ID it allocates.
-std::pair<std::string, std::string> split_registered_body(const Registration& r) {
-  const std::string body =
-      registered_body(kTeamIdPlaceholder, r.team_name, static_cast<int>(r.players.size()));
-  const std::string quoted = fmt::format("\"{}\"", kTeamIdPlaceholder);
-  // team_id is the second key, after "success": its value is the first occurrence.
-  const auto at = body.find(quoted);
-  if (at == std::string::npos) throw std::logic_error("registered_body has no team_id value");
-  return {body.substr(0, at), body.substr(at + quoted.size())};
-}
-
-/// The refusal the batch function reported, by its outcome name.
-std::optional<Error> refusal(std::string_view outcome, const CommitRules& rules) {
-  if (outcome == "email") return refusals::duplicate_captain_email();
-  if (outcome == "team") return refusals::duplicate_team();
-  if (outcome == "church") return refusals::church_limit_reached(rules.teams_per_church);
-  if (outcome == "constraint") return refusals::unique_constraint_backstop();
-  if (outcome == "reused") return refusals::idempotency_key_reused();
+std::optional<Refusal> refusal_named(std::string_view name) {
+  for (const auto& [n, refusal] : kRefusalNames) {
+    if (n == name) return refusal;
+  }
   return std::nullopt;
 }
 
-json::object registration_json(const Registration& r, const CommitRules& rules) {
+json::object registration_json(const Registration& r) {
   json::array players;
   players.reserve(r.players.size());
   for (const Player& p : r.players)
@@ -130,13 +122,12 @@ json::object registration_json(const Registration& r, const CommitRules& rules) 
                                      {"content_type", d.content_type},
                                      {"size_bytes", d.size_bytes}});
   }
-  auto [head, tail] = split_registered_body(r);
   json::object o{
       {"request_uuid", r.request_uuid},
       {"team_name", r.team_name},
-      {"team_key", team_key(r.team_name)},
+      {"team_key", r.team_key},
       {"church_name", r.church_name},
-      {"church_key", church_key(r.church_name)},
+      {"church_key", r.church_key},
       {"captain_name", r.captain.name},
       {"captain_phone", r.captain.phone},
       {"captain_email", r.captain.email},
@@ -147,42 +138,54 @@ json::object registration_json(const Registration& r, const CommitRules& rules) 
       {"vice_whatsapp", r.vice.whatsapp},
       {"players", std::move(players)},
       {"documents", std::move(documents)},
-      {"body_head", std::move(head)},
-      {"body_tail", std::move(tail)},
   };
   if (!r.idempotency_key.empty()) {
+    // The answers to store for the key, opaque bytes from the caller: the function splices
+    // the team ID between body_head and body_tail, or stores the refusal's answer as it is.
     o["idempotency_key"] = r.idempotency_key;
     o["fingerprint"] = r.idempotency_fingerprint;
-    // What a refusal stores for the key, so a retry replays it byte for byte.
+    o["created_status"] = r.answers.created_status;
+    o["body_head"] = r.answers.created_head;
+    o["body_tail"] = r.answers.created_tail;
     json::object errors;
-    for (const std::string_view outcome : {"email", "team", "church", "constraint"}) {
-      const Error error = *refusal(outcome, rules);
-      errors[outcome] = json::object{{"status", http_status(error.code)},
-                                     {"body", error_body(error, r.request_id)}};
+    for (const auto& [name, refusal] : kRefusalNames) {
+      if (refusal == Refusal::kIdempotencyKeyReused) continue;  // the key's owner keeps its own
+      const StoredAnswer& answer = r.answers.for_refusal(refusal);
+      errors[name] = json::object{{"status", answer.status}, {"body", answer.body}};
     }
     o["errors"] = std::move(errors);
   }
   return o;
 }
 
+/// Raises of the sequence the function made because a number was taken (0004_sequence_heal.sql).
+void log_heals(const json::object& outcome, const CommitRules& rules) {
+  const auto* healed = outcome.if_contains("healed");
+  if (healed == nullptr || !healed->is_array()) return;
+  for (const json::value& heal : healed->as_array()) {
+    const json::object& h = heal.as_object();
+    spdlog::warn(
+        "sequence behind the highest issued number, raised name={} last_number={} "
+        "highest_issued={}",
+        rules.sequence_name, h.at("from").to_number<std::int64_t>(),
+        h.at("to").to_number<std::int64_t>());
+  }
+}
+
 CommitOutcome parse_outcome(const json::value& value, const CommitRules& rules) {
   const json::object& o = value.as_object();
+  log_heals(o, rules);
   const json::string& kind = o.at("o").as_string();
   if (kind == "committed") {
     return Committed{o.at("number").to_number<std::int64_t>(),
-                     std::string(o.at("team_id").as_string()),
-                     std::string(o.at("body").as_string())};
+                     std::string(o.at("team_id").as_string())};
   }
   if (kind == "replayed") {
     return Replayed{o.at("status").to_number<unsigned>(), std::string(o.at("body").as_string())};
   }
-  if (auto error = refusal(kind, rules)) {
-    if (const auto* backstop = o.if_contains("backstop");
-        backstop != nullptr && backstop->is_bool() && backstop->get_bool() &&
-        error->log_detail.empty()) {
-      error->log_detail = "unique index fired on teams insert";
-    }
-    return std::move(*error);
+  if (const auto refusal = refusal_named(kind)) {
+    const auto* backstop = o.if_contains("backstop");
+    return refused(*refusal, backstop != nullptr && backstop->is_bool() && backstop->get_bool());
   }
   throw std::runtime_error(
       fmt::format("postgres batch returned an unknown outcome o={}", std::string_view(kind)));
@@ -196,12 +199,19 @@ SequenceState sequence_state(const std::string& name, const Result& row) {
 }  // namespace
 
 PgStore::PgStore(PgConfig config)
-    : pool_(PoolConfig{std::move(config.dsn), config.pool_size, config.acquire_timeout}) {}
+    : pool_(PoolConfig{config.dsn, config.pool_size, config.acquire_timeout}),
+      commit_pool_(
+          PoolConfig{std::move(config.dsn), config.commit_connections, config.acquire_timeout}) {}
 
 template <typename F>
 auto PgStore::read(F&& query) {
+  return read_on(pool_, std::forward<F>(query));
+}
+
+template <typename F>
+auto PgStore::read_on(ConnectionPool& pool, F&& query) {
   for (int attempt = 1;; ++attempt) {
-    auto lease = pool_.acquire();
+    auto lease = pool.acquire();
     try {
       return query(*lease);
     } catch (const TransientError& e) {
@@ -240,12 +250,24 @@ std::vector<CommitOutcome> PgStore::commit_batch(std::span<const Registration> b
   if (batch.empty()) return {};
   json::array registrations;
   registrations.reserve(batch.size());
-  for (const Registration& r : batch) registrations.push_back(registration_json(r, rules));
+  for (const Registration& r : batch) registrations.push_back(registration_json(r));
   const std::string payload = json::serialize(registrations);
 
-  auto lease = pool_.acquire();
-  const Result result = lease->exec("register batch", kRegisterBatch,
-                                    {rules.sequence_name, rules.teams_per_church, payload});
+  // The committer's own connection: a burst of reads must never make a commit wait for one.
+  // A failure to get it means nothing was sent.
+  auto lease = commit_pool_.acquire();
+  const Result result = [&] {
+    try {
+      return lease->exec("register batch", kRegisterBatch,
+                         {rules.sequence_name, rules.teams_per_church, payload});
+    } catch (const TransientError& e) {
+      // The statement commits on its own (autocommit): a connection lost while it ran may have
+      // lost only the answer. A statement the server refused (serialization failure, deadlock)
+      // rolled back, so that outcome is known.
+      if (lease->broken()) throw AmbiguousCommitError(e.what());
+      throw;
+    }
+  }();
   const json::value outcomes_json = json::parse(result.view(0, 0));
   const json::array& items = outcomes_json.as_array();
   if (items.size() != batch.size()) {
@@ -256,6 +278,15 @@ std::vector<CommitOutcome> PgStore::commit_batch(std::span<const Registration> b
   outcomes.reserve(batch.size());
   for (const json::value& item : items) outcomes.push_back(parse_outcome(item, rules));
   return outcomes;
+}
+
+std::optional<Committed> PgStore::find_committed(std::string_view request_uuid) {
+  // On the committer's connection, which resolves its own ambiguous commits.
+  return read_on(commit_pool_, [&](Connection& db) -> std::optional<Committed> {
+    const Result row = db.exec("find committed", kSelectByRequestUuid, {request_uuid});
+    if (row.rows() == 0) return std::nullopt;
+    return Committed{row.int64(0, 1), row.text(0, 0)};
+  });
 }
 
 std::optional<StoredResponse> PgStore::find_idempotent(std::string_view key) {

@@ -4,7 +4,6 @@
 
 #include "core/clock.hpp"
 #include "storage/admin_rules.hpp"
-#include "storage/refusals.hpp"
 #include "storage/sqlite/sqlite_sequence.hpp"
 
 namespace teamreg::storage::sqlite {
@@ -240,7 +239,7 @@ tl::expected<StatusChange, Error> SqliteAdminStore::set_status(const StatusReque
     auto count = db.prepare(kOtherActiveChurchCount);
     count.bind(1, church).bind(2, request.team_id).step();
     if (count.int64(0) >= request.teams_per_church) {
-      return tl::unexpected(refusals::church_limit_reached(request.teams_per_church));
+      return tl::unexpected(admin_rules::church_full(request.teams_per_church));
     }
   }
   change.reason = request.status == "rejected" && !request.reason.empty()

@@ -115,11 +115,18 @@ Connection::Connection(const std::string& path) {
   }
   sqlite3_busy_timeout(db_, 10000);
   sqlite3_extended_result_codes(db_, 1);
-  // WAL lets readers run beside the one writer; synchronous=FULL makes every COMMIT an fsync of
-  // the WAL, so a 201 is only sent for a registration that survives power loss.
-  exec("PRAGMA journal_mode=WAL");
-  exec("PRAGMA synchronous=FULL");
-  exec("PRAGMA foreign_keys=ON");
+  // A constructor that throws runs no destructor: close the handle (and its file) here.
+  try {
+    // WAL lets readers run beside the one writer; synchronous=FULL makes every COMMIT an fsync of
+    // the WAL, so a 201 is only sent for a registration that survives power loss.
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=FULL");
+    exec("PRAGMA foreign_keys=ON");
+  } catch (...) {
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw;
+  }
 }
 
 Connection::~Connection() {

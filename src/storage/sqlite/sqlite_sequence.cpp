@@ -1,5 +1,6 @@
 #include "storage/sqlite/sqlite_sequence.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "core/clock.hpp"
@@ -16,6 +17,8 @@ constexpr std::string_view kHighestIssued =
     "WHERE substr(team_id, 1, length(?1) + 1) = ?1 || '-' "
     "AND length(team_id) > length(?1) + 1 AND length(team_id) <= length(?1) + 19 "
     "AND substr(team_id, length(?1) + 2) NOT GLOB '*[^0-9]*'";
+constexpr std::string_view kHighestInSequence =
+    "SELECT COALESCE(MAX(number), 0) FROM teams WHERE sequence_name = ?1";
 constexpr std::string_view kRaiseSequence =
     "UPDATE id_sequences SET last_number = ?2 WHERE name = ?1 AND last_number < ?2";
 constexpr std::string_view kSetSequence =
@@ -56,6 +59,22 @@ SequenceState raise_to_issued(Connection& connection, const std::string& name,
                     std::to_string(before.highest_issued), "raised to the highest issued number"});
   }
   return before;
+}
+
+std::int64_t raise_to_highest(Connection& connection, const std::string& name, std::int64_t from,
+                              std::string_view actor) {
+  const SequenceState state = read_sequence(connection, name);
+  auto in_sequence = connection.prepare(kHighestInSequence);
+  in_sequence.bind(1, name).step();
+  const std::int64_t highest = std::max(state.highest_issued, in_sequence.int64(0));
+  if (highest > from) {
+    connection.prepare(kRaiseSequence).bind(1, name).bind(2, highest).step();
+    insert_audit(connection, AuditRecord{actor, "sequence.heal", name, std::to_string(from),
+                                         std::to_string(highest),
+                                         "the next number was taken: raised to the highest "
+                                         "issued number"});
+  }
+  return highest;
 }
 
 void set_last_number(Connection& connection, const std::string& name, std::int64_t number) {

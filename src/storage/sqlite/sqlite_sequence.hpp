@@ -20,6 +20,13 @@ SequenceState read_sequence(Connection& connection, const std::string& name);
 SequenceState raise_to_issued(Connection& connection, const std::string& name,
                               std::string_view actor);
 
+/// For a registration that found its allocated number taken: raises last_number to the highest
+/// number stored (under the sequence's prefix or in the sequence itself), never lowers it, and
+/// audits the raise from `from` (the value before the failed allocation). Call inside the write
+/// transaction. Returns that highest number.
+std::int64_t raise_to_highest(Connection& connection, const std::string& name, std::int64_t from,
+                              std::string_view actor);
+
 /// Sets last_number (no rule checked here: the caller holds the write lock and has checked).
 void set_last_number(Connection& connection, const std::string& name, std::int64_t number);
 

@@ -1,14 +1,13 @@
 #include "storage/sqlite/sqlite_store.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/json.hpp>
 #include <chrono>
 
 #include "core/clock.hpp"
-#include "registration/response.hpp"
-#include "registration/validation.hpp"
 #include "storage/migrations.hpp"
-#include "storage/refusals.hpp"
 #include "storage/sqlite/sqlite_sequence.hpp"
 
 namespace teamreg::storage::sqlite {
@@ -34,9 +33,10 @@ constexpr std::string_view kTables =
 constexpr std::string_view kIndexList = "SELECT name, \"unique\" FROM pragma_index_list(?1)";
 constexpr std::string_view kIndexColumns = "SELECT name FROM pragma_index_info(?1) ORDER BY seqno";
 constexpr std::string_view kSelectByRequestUuid =
-    "SELECT team_id, number, team_name, (SELECT COUNT(*) FROM players p WHERE p.team_id = "
-    "t.team_id) "
-    "FROM teams t WHERE request_uuid = ?1";
+    "SELECT team_id, number FROM teams WHERE request_uuid = ?1";
+// Whether an allocated number is already used: by its team ID, or by its number in the sequence.
+constexpr std::string_view kNumberTaken =
+    "SELECT 1 FROM teams WHERE team_id = ?1 OR (sequence_name = ?2 AND number = ?3)";
 constexpr std::string_view kSelectIdempotency =
     "SELECT fingerprint, status, body FROM idempotency_keys WHERE key = ?1 AND created_at > ?2";
 constexpr std::string_view kInsertIdempotency =
@@ -87,8 +87,19 @@ constexpr std::string_view kChurchCounts =
     "GROUP BY church_key ORDER BY MIN(church_name)";
 constexpr std::string_view kDocumentKeyExists = "SELECT 1 FROM documents WHERE storage_key = ?1";
 
+/// Allocations that found the sequence behind the issued numbers never take longer than this
+/// to find a free number: one raise is enough unless the rows contradict each other.
+constexpr int kMaxSequenceHeals = 3;
+
 std::string idempotency_cutoff() {
   return iso8601_utc(std::chrono::system_clock::now() - kIdempotencyRetention);
+}
+
+/// The answer stored on commit: the caller's opaque head and tail around the team ID, spliced
+/// exactly as the PostgreSQL function does (head || to_jsonb(team_id)::text || tail).
+std::string created_body(const IdempotentAnswers& answers, std::string_view team_id) {
+  return answers.created_head + boost::json::serialize(boost::json::string(team_id)) +
+         answers.created_tail;
 }
 
 }  // namespace
@@ -135,24 +146,26 @@ std::vector<CommitOutcome> SqliteStore::commit_batch(std::span<const Registratio
   const std::lock_guard lock(writer_mutex_);
   std::vector<CommitOutcome> outcomes;
   outcomes.reserve(batch.size());
+  std::vector<SequenceHeal> heals;
   Transaction tx(*writer_, /*immediate=*/true);
   for (const Registration& registration : batch) {
     // Each registration in its own savepoint: a failure rolls back only itself and its number.
     writer_->prepare("SAVEPOINT registration").step();
-    CommitOutcome outcome = commit_one(registration, rules);
+    CommitOutcome outcome = commit_one(registration, rules, heals);
     if (std::holds_alternative<Committed>(outcome)) {
       writer_->prepare("RELEASE registration").step();
     } else {
       writer_->prepare("ROLLBACK TO registration").step();
       writer_->prepare("RELEASE registration").step();
-      if (const auto* error = std::get_if<Error>(&outcome);
-          error != nullptr && !registration.idempotency_key.empty() &&
-          error->code != ErrorCode::kIdempotencyKeyReused) {
+      if (const auto* refusal = std::get_if<Refused>(&outcome);
+          refusal != nullptr && !registration.idempotency_key.empty() &&
+          refusal->rule != Refusal::kIdempotencyKeyReused) {
+        const StoredAnswer& answer = registration.answers.for_refusal(refusal->rule);
         writer_->prepare(kInsertIdempotency)
             .bind(1, registration.idempotency_key)
             .bind(2, registration.idempotency_fingerprint)
-            .bind(3, static_cast<std::int64_t>(http_status(error->code)))
-            .bind(4, error_body(*error, registration.request_id))
+            .bind(3, static_cast<std::int64_t>(answer.status))
+            .bind(4, answer.body)
             .bind_null(5)
             .bind(6, now_iso8601())
             .step();
@@ -160,21 +173,31 @@ std::vector<CommitOutcome> SqliteStore::commit_batch(std::span<const Registratio
     }
     outcomes.push_back(std::move(outcome));
   }
-  tx.commit();
+  try {
+    tx.commit();
+  } catch (const TransientError& e) {
+    // The WAL frames may have reached the disk before the failure: the caller must look the
+    // registrations up before it says that nothing was stored.
+    throw AmbiguousCommitError(e.what());
+  }
+  for (const SequenceHeal& heal : heals) {
+    spdlog::warn(
+        "sequence behind the highest issued number, raised name={} last_number={} "
+        "highest_issued={}",
+        rules.sequence_name, heal.from, heal.to);
+  }
   return outcomes;
 }
 
-CommitOutcome SqliteStore::commit_one(const Registration& r, const CommitRules& rules) {
+CommitOutcome SqliteStore::commit_one(const Registration& r, const CommitRules& rules,
+                                      std::vector<SequenceHeal>& heals) {
   Connection& db = *writer_;
   const std::string now = now_iso8601();
   {
     // A batch re-sent after a COMMIT that failed ambiguously: what committed stays committed.
     auto existing = db.prepare(kSelectByRequestUuid);
     if (existing.bind(1, r.request_uuid).step()) {
-      const std::string team_id = existing.text(0);
-      return Committed{
-          existing.int64(1), team_id,
-          registered_body(team_id, existing.text(2), static_cast<int>(existing.int64(3)))};
+      return Committed{existing.int64(1), existing.text(0)};
     }
   }
   if (!r.idempotency_key.empty()) {
@@ -182,46 +205,60 @@ CommitOutcome SqliteStore::commit_one(const Registration& r, const CommitRules& 
     select.bind(1, r.idempotency_key).bind(2, idempotency_cutoff());
     if (select.step()) {
       if (select.text(0) != r.idempotency_fingerprint) {
-        return refusals::idempotency_key_reused();
+        return refused(Refusal::kIdempotencyKeyReused);
       }
       return Replayed{static_cast<unsigned>(select.int64(1)), select.text(2)};
     }
   }
   if (db.prepare(kActiveEmailExists).bind(1, r.captain.email).step()) {
-    return refusals::duplicate_captain_email();
+    return refused(Refusal::kDuplicateCaptainEmail);
   }
-  if (db.prepare(kActiveTeamExists)
-          .bind(1, team_key(r.team_name))
-          .bind(2, r.captain.phone)
-          .step()) {
-    return refusals::duplicate_team();
+  if (db.prepare(kActiveTeamExists).bind(1, r.team_key).bind(2, r.captain.phone).step()) {
+    return refused(Refusal::kDuplicateTeam);
   }
-  const std::string church = church_key(r.church_name);
   {
     auto count = db.prepare(kActiveChurchCount);
-    count.bind(1, church).step();
-    if (count.int64(0) >= rules.teams_per_church) {
-      return refusals::church_limit_reached(rules.teams_per_church);
+    count.bind(1, r.church_key).step();
+    if (count.int64(0) >= rules.teams_per_church) return refused(Refusal::kChurchLimitReached);
+  }
+  std::int64_t number = 0;
+  std::string team_id;
+  for (int heal_count = 0;; ++heal_count) {
+    auto allocate = db.prepare(kAllocateNumber);
+    if (!allocate.bind(1, rules.sequence_name).step()) {
+      throw std::runtime_error("sequence row missing: " + rules.sequence_name);
     }
-  }
-  auto allocate = db.prepare(kAllocateNumber);
-  if (!allocate.bind(1, rules.sequence_name).step()) {
-    throw std::runtime_error("sequence row missing: " + rules.sequence_name);
-  }
-  const ids::SequenceFormat format{allocate.text(0), static_cast<int>(allocate.int64(1))};
-  const std::int64_t number = allocate.int64(2);
-  const std::string team_id = ids::format_team_id(format, number);
+    const ids::SequenceFormat format{allocate.text(0), static_cast<int>(allocate.int64(1))};
+    number = allocate.int64(2);
+    team_id = ids::format_team_id(format, number);
 
-  auto team = db.prepare(kInsertTeam);
-  team.bind(1, team_id).bind(2, rules.sequence_name).bind(3, number).bind(4, r.request_uuid);
-  team.bind(5, r.team_name).bind(6, team_key(r.team_name)).bind(7, r.church_name).bind(8, church);
-  team.bind(9, r.captain.name).bind(10, r.captain.phone).bind(11, r.captain.email);
-  team.bind(12, r.captain.whatsapp).bind(13, r.vice.name).bind(14, r.vice.phone);
-  team.bind(15, r.vice.email).bind(16, r.vice.whatsapp).bind(17, now);
-  team.step();
-  if (team.constraint_failed()) {
-    // The checks above run under the write lock, so this is a backstop, not a code path we expect.
-    return refusals::unique_constraint_backstop();
+    auto team = db.prepare(kInsertTeam);
+    team.bind(1, team_id).bind(2, rules.sequence_name).bind(3, number).bind(4, r.request_uuid);
+    team.bind(5, r.team_name).bind(6, r.team_key).bind(7, r.church_name).bind(8, r.church_key);
+    team.bind(9, r.captain.name).bind(10, r.captain.phone).bind(11, r.captain.email);
+    team.bind(12, r.captain.whatsapp).bind(13, r.vice.name).bind(14, r.vice.phone);
+    team.bind(15, r.vice.email).bind(16, r.vice.whatsapp).bind(17, now);
+    team.step();
+    if (!team.constraint_failed()) break;
+    if (!db.prepare(kNumberTaken)
+             .bind(1, team_id)
+             .bind(2, rules.sequence_name)
+             .bind(3, number)
+             .step()) {
+      // The checks above run under the write lock, so this is a backstop, not a code path we
+      // expect.
+      return refused(Refusal::kUniqueConstraintBackstop, /*by_index=*/true);
+    }
+    // The sequence is behind a stored team (a restored backup, a row inserted by hand): that is
+    // the server's inconsistency, never the registrant's. Raise it past every issued number,
+    // in this transaction, and allocate again.
+    const std::int64_t highest = raise_to_highest(db, rules.sequence_name, number - 1, "committer");
+    if (highest < number || heal_count + 1 >= kMaxSequenceHeals) {
+      throw std::runtime_error(
+          fmt::format("team number {} is taken but the sequence {} cannot be raised past it",
+                      number, rules.sequence_name));
+    }
+    heals.push_back(SequenceHeal{number - 1, highest});
   }
   auto player = db.prepare(kInsertPlayer);
   for (std::size_t i = 0; i < r.players.size(); ++i) {
@@ -240,19 +277,24 @@ CommitOutcome SqliteStore::commit_one(const Registration& r, const CommitRules& 
       throw std::runtime_error("document insert violated a constraint");
     }
   }
-  Committed committed{number, team_id,
-                      registered_body(team_id, r.team_name, static_cast<int>(r.players.size()))};
   if (!r.idempotency_key.empty()) {
     db.prepare(kInsertIdempotency)
         .bind(1, r.idempotency_key)
         .bind(2, r.idempotency_fingerprint)
-        .bind(3, std::int64_t{201})
-        .bind(4, committed.body)
+        .bind(3, static_cast<std::int64_t>(r.answers.created_status))
+        .bind(4, created_body(r.answers, team_id))
         .bind(5, team_id)
         .bind(6, now)
         .step();
   }
-  return committed;
+  return Committed{number, team_id};
+}
+
+std::optional<Committed> SqliteStore::find_committed(std::string_view request_uuid) {
+  auto db = readers_.acquire();
+  auto select = db->prepare(kSelectByRequestUuid);
+  if (!select.bind(1, request_uuid).step()) return std::nullopt;
+  return Committed{select.int64(1), select.text(0)};
 }
 
 std::optional<StoredResponse> SqliteStore::find_idempotent(std::string_view key) {

@@ -20,6 +20,7 @@ class SqliteStore final : public Store {
   void migrate(const std::string& sequence_name, const ids::SequenceFormat& format) override;
   std::vector<CommitOutcome> commit_batch(std::span<const Registration> batch,
                                           const CommitRules& rules) override;
+  std::optional<Committed> find_committed(std::string_view request_uuid) override;
   std::optional<StoredResponse> find_idempotent(std::string_view key) override;
   TeamPage list_teams(int limit, int offset) override;
   std::optional<TeamRecord> find_team(std::string_view team_id) override;
@@ -33,7 +34,13 @@ class SqliteStore final : public Store {
   std::vector<std::string> unique_keys() override;
 
  private:
-  CommitOutcome commit_one(const Registration& registration, const CommitRules& rules);
+  /// A raise of the sequence by a registration that found its number taken, logged after COMMIT.
+  struct SequenceHeal {
+    std::int64_t from = 0;  ///< last_number before the raise
+    std::int64_t to = 0;    ///< the highest issued number
+  };
+  CommitOutcome commit_one(const Registration& registration, const CommitRules& rules,
+                           std::vector<SequenceHeal>& heals);
 
   std::string path_;
   std::mutex writer_mutex_;
