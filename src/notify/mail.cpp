@@ -18,6 +18,9 @@ constexpr std::string_view kEncodedWordPrefix = "=?UTF-8?B?";
 constexpr std::string_view kEncodedWordSuffix = "?=";
 // RFC 2045 §6.7 rule 5: at most 76 characters per encoded line, the soft-break "=" included.
 constexpr std::size_t kQuotedPrintableLength = 76;
+// RFC 5321 §4.5.3.1: the longest address a server must accept, and its longest local part.
+constexpr std::size_t kMaxAddressBytes = 254;
+constexpr std::size_t kMaxLocalPartBytes = 64;
 constexpr std::string_view kAtextPunctuation = "!#$%&'*+-/=?^_`{|}~";
 
 bool is_ascii_alnum(char c) {
@@ -236,9 +239,10 @@ std::string_view address_domain(std::string_view address) {
 }
 
 bool is_sendable_address(std::string_view address) {
-  if (address.size() > 254) return false;
+  if (address.size() > kMaxAddressBytes) return false;
   const auto at = address.find('@');
-  if (at == std::string_view::npos || at > 64) return false;
+  if (at == std::string_view::npos) return false;
+  if (at > kMaxLocalPartBytes) return false;
   return is_dot_atom(address.substr(0, at)) && is_domain(address.substr(at + 1));
 }
 

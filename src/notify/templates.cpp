@@ -23,7 +23,7 @@ struct Template::Node {
 
 namespace {
 
-constexpr std::size_t kMaxTemplateBytes = 64 * 1024;
+constexpr std::size_t kMaxTemplateBytes = std::size_t{64} * 1024;
 constexpr std::string_view kPlayers = "players";
 constexpr std::array<std::string_view, 7> kTeamNames = {
     "team_id", "team_name", "church_name", "captain_name", "vice_name", "player_count", "reason"};
@@ -87,7 +87,7 @@ struct Parser {
       const auto close = source.find("}}", open + 2);
       if (close == std::string_view::npos) {
         return tl::make_unexpected(
-            fmt::format("\"{{{{\" without a closing \"}}}}\" near \"{}\"",
+            fmt::format(R"("{{{{" without a closing "}}}}" near "{}")",
                         source.substr(open, std::min<std::size_t>(30, source.size() - open))));
       }
       const auto raw = source.substr(open, close + 2 - open);

@@ -3,13 +3,14 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/json.hpp>
+#include <csignal>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
@@ -60,14 +61,24 @@ std::string read_line(int fd, std::chrono::steady_clock::time_point deadline) {
 
 }  // namespace
 
-SmtpCapture::SmtpCapture(Mode mode, std::string auth) {
+SmtpCapture::SmtpCapture(Mode mode, const std::string& auth) {
   std::string pattern = (std::filesystem::temp_directory_path() / "teamreg-smtp-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   root_ = pattern;
   mail_dir_ = root_ / "mail";
   log_ = root_ / "server.log";
-  std::filesystem::create_directories(mail_dir_);
+  try {
+    start(mode, auth);
+  } catch (...) {
+    stop();
+    std::error_code ignored;
+    std::filesystem::remove_all(root_, ignored);
+    throw;
+  }
+}
 
+void SmtpCapture::start(Mode mode, const std::string& auth) {
+  std::filesystem::create_directories(mail_dir_);
   std::vector<std::string> argv{TEAMREG_SMTP_PYTHON, TEAMREG_SMTP_CAPTURE_SCRIPT, "--dir",
                                 mail_dir_.string()};
   if (mode == Mode::kReject550) argv.emplace_back("--reject");
@@ -79,10 +90,10 @@ SmtpCapture::SmtpCapture(Mode mode, std::string auth) {
 
   // stdin: a pipe only this process writes to, so the server sees EOF when this process ends.
   // stdout: a pipe for the one "listening on PORT" line. stderr: a log for failure messages.
-  int in[2];
-  int out[2];
-  if (::pipe2(in, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-  if (::pipe2(out, O_CLOEXEC) != 0) {
+  std::array<int, 2> in{};
+  std::array<int, 2> out{};
+  if (::pipe2(in.data(), O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  if (::pipe2(out.data(), O_CLOEXEC) != 0) {
     ::close(in[0]);
     ::close(in[1]);
     throw std::runtime_error("pipe2 failed");
@@ -94,6 +105,7 @@ SmtpCapture::SmtpCapture(Mode mode, std::string auth) {
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_.c_str(),
                                    O_WRONLY | O_CREAT | O_APPEND, 0644);
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (std::string& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
   const int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
@@ -104,20 +116,19 @@ SmtpCapture::SmtpCapture(Mode mode, std::string auth) {
   if (rc != 0) {
     pid_ = -1;
     ::close(out[0]);
-    stop();
     throw std::runtime_error(fmt::format("cannot start {} (errno {})", argv[0], rc));
   }
   const std::string line = read_line(out[0], std::chrono::steady_clock::now() + kStartTimeout);
   ::close(out[0]);
   constexpr std::string_view kPrefix = "listening on ";
-  if (line.starts_with(kPrefix)) port_ = static_cast<std::uint16_t>(std::stoi(line.substr(13)));
+  if (line.starts_with(kPrefix)) {
+    port_ = static_cast<std::uint16_t>(std::stoi(line.substr(kPrefix.size())));
+  }
   if (port_ == 0) {
-    const std::string message = failure(
+    throw std::runtime_error(failure(
         fmt::format("the SMTP capture server did not start within {} s (is python3-aiosmtpd "
                     "installed for {}? scripts/install-deps.sh installs it)",
-                    kStartTimeout.count(), TEAMREG_SMTP_PYTHON));
-    stop();
-    throw std::runtime_error(message);
+                    kStartTimeout.count(), TEAMREG_SMTP_PYTHON)));
   }
 }
 

@@ -31,7 +31,8 @@ class SmtpCapture final {
  public:
   enum class Mode { kAccept, kReject550, kTempfail451 };
 
-  explicit SmtpCapture(Mode mode = Mode::kAccept, std::string auth = {});
+  /// `auth` ("USER:PASSWORD"): the server then requires that login (AUTH without TLS).
+  explicit SmtpCapture(Mode mode = Mode::kAccept, const std::string& auth = {});
   SmtpCapture(const SmtpCapture&) = delete;
   SmtpCapture& operator=(const SmtpCapture&) = delete;
   ~SmtpCapture();
@@ -48,6 +49,7 @@ class SmtpCapture final {
   std::vector<CapturedMail> wait_for(std::size_t count, std::chrono::seconds timeout) const;
 
  private:
+  void start(Mode mode, const std::string& auth);
   std::string failure(const std::string& what) const;
 
   std::filesystem::path root_;
