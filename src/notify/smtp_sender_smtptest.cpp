@@ -17,6 +17,7 @@ using namespace std::chrono_literals;
 
 constexpr auto kArrival = 10s;
 const std::string kTamilChurch = "தூய பேதுரு ஆலயம்";
+const std::string kMalayalamName = "ജോസഫ് മാത്യു";
 
 SmtpConfig config_for(const std::string& url) {
   SmtpConfig config;
@@ -95,9 +96,12 @@ TEST(SmtpSenderTest, NonAsciiSubjectAndEscapedHtmlDecodeInPythonsEmailPackage) {
   auto sender = sender_for(config_for(server.url()));
   MailMessage message = received_mail();
   message.subject = "Registration received: " + kTamilChurch + " (ICCT-007)";
+  message.cc = {{kMalayalamName, "vice@example.com"}};
   ASSERT_TRUE(sender->send(message).ok());
   const auto mail = server.wait_for(1, kArrival).at(0);
+  EXPECT_TRUE(mail.defects.empty()) << mail.defects.front();
   EXPECT_EQ(mail.subject, message.subject);
+  EXPECT_EQ(mail.cc, kMalayalamName + " <vice@example.com>");
   EXPECT_NE(mail.text.find(kTamilChurch), std::string::npos);
   EXPECT_NE(mail.html.find(kTamilChurch), std::string::npos);
   EXPECT_NE(mail.text.find("Hello O'Brien <b>x</b> & co,"), std::string::npos) << mail.text;

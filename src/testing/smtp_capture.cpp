@@ -126,7 +126,7 @@ void SmtpCapture::start(Mode mode, const std::string& auth) {
   }
   if (port_ == 0) {
     throw std::runtime_error(failure(
-        fmt::format("the SMTP capture server did not start within {} s (is python3-aiosmtpd "
+        fmt::format("the SMTP capture server did not start (waited up to {} s; is python3-aiosmtpd "
                     "installed for {}? scripts/install-deps.sh installs it)",
                     kStartTimeout.count(), TEAMREG_SMTP_PYTHON)));
   }
