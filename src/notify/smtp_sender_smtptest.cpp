@@ -172,6 +172,23 @@ TEST(SmtpSenderTest, StoppedServerIsTransient) {
   EXPECT_EQ(sender->probe().status, SendStatus::kTransient);
 }
 
+TEST(SmtpSenderTest, AfterAnOutageTheSameSenderDeliversOnce) {
+  SmtpCapture server;
+  auto sender = sender_for(config_for(server.url()));
+  ASSERT_TRUE(sender->send(received_mail()).ok());
+  server.stop();
+  MailMessage retried = received_mail();
+  retried.message_id = make_message_id(42, "icct26.org");
+  EXPECT_EQ(sender->send(retried).status, SendStatus::kTransient);
+  server.restart();
+  const SendResult result = sender->send(retried);
+  ASSERT_TRUE(result.ok()) << result.error;
+  const auto mails = server.wait_for(2, kArrival);
+  ASSERT_EQ(mails.size(), 2u);
+  EXPECT_EQ(mails[0].message_id, "<teamreg.outbox.41@icct26.org>");
+  EXPECT_EQ(mails[1].message_id, "<teamreg.outbox.42@icct26.org>");
+}
+
 TEST(SmtpSenderTest, ServerThatNeverAnswersTimesOutTransiently) {
   // A socket that listens but never accepts: the kernel completes the TCP handshake, no greeting
   // ever comes.

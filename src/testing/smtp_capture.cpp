@@ -61,14 +61,14 @@ std::string read_line(int fd, std::chrono::steady_clock::time_point deadline) {
 
 }  // namespace
 
-SmtpCapture::SmtpCapture(Mode mode, const std::string& auth) {
+SmtpCapture::SmtpCapture(Mode mode, const std::string& auth) : mode_(mode), auth_(auth) {
   std::string pattern = (std::filesystem::temp_directory_path() / "teamreg-smtp-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   root_ = pattern;
   mail_dir_ = root_ / "mail";
   log_ = root_ / "server.log";
   try {
-    start(mode, auth);
+    start();
   } catch (...) {
     stop();
     std::error_code ignored;
@@ -77,15 +77,16 @@ SmtpCapture::SmtpCapture(Mode mode, const std::string& auth) {
   }
 }
 
-void SmtpCapture::start(Mode mode, const std::string& auth) {
+void SmtpCapture::start() {
   std::filesystem::create_directories(mail_dir_);
-  std::vector<std::string> argv{TEAMREG_SMTP_PYTHON, TEAMREG_SMTP_CAPTURE_SCRIPT, "--dir",
-                                mail_dir_.string()};
-  if (mode == Mode::kReject550) argv.emplace_back("--reject");
-  if (mode == Mode::kTempfail451) argv.emplace_back("--tempfail");
-  if (!auth.empty()) {
+  std::vector<std::string> argv{
+      TEAMREG_SMTP_PYTHON,  TEAMREG_SMTP_CAPTURE_SCRIPT, "--dir", mail_dir_.string(), "--port",
+      std::to_string(port_)};
+  if (mode_ == Mode::kReject550) argv.emplace_back("--reject");
+  if (mode_ == Mode::kTempfail451) argv.emplace_back("--tempfail");
+  if (!auth_.empty()) {
     argv.emplace_back("--auth");
-    argv.push_back(auth);
+    argv.push_back(auth_);
   }
 
   // stdin: a pipe only this process writes to, so the server sees EOF when this process ends.
@@ -121,15 +122,22 @@ void SmtpCapture::start(Mode mode, const std::string& auth) {
   const std::string line = read_line(out[0], std::chrono::steady_clock::now() + kStartTimeout);
   ::close(out[0]);
   constexpr std::string_view kPrefix = "listening on ";
+  std::uint16_t port = 0;
   if (line.starts_with(kPrefix)) {
-    port_ = static_cast<std::uint16_t>(std::stoi(line.substr(kPrefix.size())));
+    port = static_cast<std::uint16_t>(std::stoi(line.substr(kPrefix.size())));
   }
-  if (port_ == 0) {
+  if (port == 0 || (port_ != 0 && port != port_)) {
     throw std::runtime_error(failure(
         fmt::format("the SMTP capture server did not start (waited up to {} s; is python3-aiosmtpd "
                     "installed for {}? scripts/install-deps.sh installs it)",
                     kStartTimeout.count(), TEAMREG_SMTP_PYTHON)));
   }
+  port_ = port;
+}
+
+void SmtpCapture::restart() {
+  stop();
+  start();
 }
 
 SmtpCapture::~SmtpCapture() {

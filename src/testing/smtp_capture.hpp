@@ -42,6 +42,8 @@ class SmtpCapture final {
 
   /// Stops the server and waits (bounded) until it has exited: its port then refuses.
   void stop();
+  /// Starts the server again on the same port (after stop()); messages so far are kept.
+  void restart();
 
   /// The messages accepted so far, in order.
   std::vector<CapturedMail> messages() const;
@@ -49,12 +51,14 @@ class SmtpCapture final {
   std::vector<CapturedMail> wait_for(std::size_t count, std::chrono::seconds timeout) const;
 
  private:
-  void start(Mode mode, const std::string& auth);
+  void start();
   std::string failure(const std::string& what) const;
 
   std::filesystem::path root_;
   std::filesystem::path mail_dir_;
   std::filesystem::path log_;
+  Mode mode_;
+  std::string auth_;
   pid_t pid_ = -1;
   int stdin_fd_ = -1;
   std::uint16_t port_ = 0;

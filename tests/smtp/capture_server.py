@@ -12,7 +12,8 @@ when it accepts connections, and writes every message it accepts into DIR:
 
 --reject answers 550 to every RCPT and DATA, --tempfail 451. --auth USER:PASSWORD offers AUTH
 PLAIN/LOGIN without TLS (loopback tests only) and refuses mail from unauthenticated clients.
-It exits when stdin reaches EOF, so it never outlives the test process that started it.
+--port P listens on P instead (to restart a server where a client expects it). It exits when
+stdin reaches EOF, so it never outlives the test process that started it.
 """
 import argparse
 import asyncio
@@ -30,7 +31,8 @@ class Capture:
     def __init__(self, directory, mode):
         self.directory = directory
         self.mode = mode
-        self.count = 0
+        # Continue the numbering of a previous run on the same directory (a restarted server).
+        self.count = len([n for n in os.listdir(directory) if n.endswith(".eml")])
 
     def refusal(self):
         if self.mode == "reject":
