@@ -297,9 +297,10 @@ std::string quoted_printable(std::string_view text) {
   std::string out;
   out.reserve(text.size() + text.size() / 8);
   std::size_t column = 0;
-  const auto emit = [&](std::string_view token) {
-    // Room for the "=" of a soft break must remain on every line that continues.
-    if (column + token.size() > kQuotedPrintableLength - 1) {
+  const auto emit = [&](std::string_view token, bool last_on_line) {
+    // A line that continues needs room for the "=" of its soft break; the last token does not.
+    const std::size_t limit = last_on_line ? kQuotedPrintableLength : kQuotedPrintableLength - 1;
+    if (column + token.size() > limit) {
       out += "=\r\n";
       column = 0;
     }
@@ -322,10 +323,10 @@ std::string quoted_printable(std::string_view text) {
     const bool literal = ((c == ' ' || c == '\t') && !line_end) ||
                          (byte >= 33 && byte <= 126 && c != '=' && !from_line);
     if (literal) {
-      emit(std::string_view(&text[i], 1));
+      emit(std::string_view(&text[i], 1), line_end);
     } else {
       const std::array<char, 3> escaped = {'=', kHex[byte >> 4], kHex[byte & 0x0f]};
-      emit(std::string_view(escaped.data(), escaped.size()));
+      emit(std::string_view(escaped.data(), escaped.size()), line_end);
     }
     ++i;
   }

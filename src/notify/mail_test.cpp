@@ -448,6 +448,9 @@ TEST(MailTest, QuotedPrintableEdgeCases) {
   EXPECT_EQ(quoted_printable(".\n..x"), ".\r\n..x") << "dot-stuffing is libcurl's job";
   EXPECT_EQ(quoted_printable("é"), "=C3=A9");
   EXPECT_EQ(quoted_printable(""), "");
+  // 76 characters fit a line; one more needs a soft break (and room for its "=").
+  EXPECT_EQ(quoted_printable(std::string(76, 'a') + "\nb"), std::string(76, 'a') + "\r\nb");
+  EXPECT_EQ(quoted_printable(std::string(77, 'a')), std::string(75, 'a') + "=\r\naa");
   // A 74-character run then "=" encoded: the escape moves to the next line whole.
   const std::string encoded = quoted_printable(std::string(74, 'a') + "==");
   EXPECT_EQ(encoded, std::string(74, 'a') + "=\r\n=3D=3D");
