@@ -204,12 +204,7 @@ void RegistrationService::process(std::shared_ptr<Upload> upload, http::Responde
           [this, upload, respond, player_count](CommitResult outcome) mutable {
             upload->release_key();
             if (auto* committed = std::get_if<Created>(&outcome)) {
-              // Committed files no longer count against the staging quota, which bounds uploads
-              // in flight; promotion (now or by the sweeper) does not hold it back.
-              for (auto& file : upload->files) {
-                file.keep();
-                staging_.release(file.size_bytes());
-              }
+              hand_over(upload->files);
               const double ms =
                   std::chrono::duration<double, std::milli>(Clock::now() - upload->started).count();
               spdlog::info("team registered team_id={} players={} request_id={} ms={:.1f}",
@@ -228,15 +223,9 @@ void RegistrationService::process(std::shared_ptr<Upload> upload, http::Responde
                 // The outcome may be ambiguous (a connection lost during COMMIT): the team may
                 // exist. Leave the files to the sweeper, which promotes them if a team references
                 // them and deletes them otherwise.
-                for (auto& file : upload->files) {
-                  file.keep();
-                  staging_.release(file.size_bytes());
-                }
+                hand_over(upload->files);
               }
-              if (!error.log_detail.empty()) {
-                spdlog::warn("registration not committed request_id={} error_code={} detail=\"{}\"",
-                             upload->request_id, error_code_name(error.code), error.log_detail);
-              }
+              log_failure("registration not committed", *upload, error);
               respond(http::error_response(error, upload->request_id));
             }
           });
@@ -267,22 +256,27 @@ void RegistrationService::log_failure(std::string_view what, const Upload& uploa
   }
 }
 
+void RegistrationService::hand_over(std::vector<files::StagedFile>& files) {
+  // These files now belong to a team (or maybe do): never deleted with the request, and out of the
+  // staging quota, which bounds uploads in flight; promotion, now or by the sweeper, is separate.
+  for (auto& file : files) {
+    file.keep();
+    staging_.release(file.size_bytes());
+  }
+}
+
 void RegistrationService::promote(std::vector<files::StagedFile> files) {
-  struct Item {
-    std::string key;
-  };
-  std::vector<Item> items;
-  items.reserve(files.size());
-  for (const auto& file : files) items.push_back(Item{file.key()});
+  std::vector<std::string> keys;
+  keys.reserve(files.size());
+  for (const auto& file : files) keys.push_back(file.key());
   files.clear();  // kept files: dropping the handles deletes nothing
   // Off the committer thread. If this never runs (crash, full pool), the sweeper promotes them.
-  workers_.try_post([this, items = std::move(items)] {
-    for (const auto& item : items) {
+  workers_.try_post([this, keys = std::move(keys)] {
+    for (const auto& key : keys) {
       try {
-        blobs_.promote(staging_.path_of(item.key), item.key);
+        blobs_.promote(staging_.path_of(key), key);
       } catch (const std::exception& e) {
-        spdlog::warn("document promotion deferred to sweeper key={} error=\"{}\"", item.key,
-                     e.what());
+        spdlog::warn("document promotion deferred to sweeper key={} error=\"{}\"", key, e.what());
       }
     }
   });

@@ -59,6 +59,9 @@ class RegistrationService final {
   void process(std::shared_ptr<Upload> upload, http::Responder respond);
   /// Logs a failure; storms of resource faults (no space, no descriptors) are summarised.
   void log_failure(std::string_view what, const Upload& upload, const Error& error);
+  /// Keeps the files of a committed (or possibly committed) registration and takes them out of
+  /// the staging quota.
+  void hand_over(std::vector<files::StagedFile>& files);
   void promote(std::vector<files::StagedFile> files);
   http::Response list_teams(const http::Request& request);
   http::Response team_detail(const http::Request& request);
