@@ -143,7 +143,31 @@ class Session : public std::enable_shared_from_this<Session> {
                          request_.request_id));
       return;
     }
-    read_body();
+    begin_body();
+  }
+
+  /// Starts reading the body. A client that sent `Expect: 100-continue` (curl does for bodies over
+  /// 1 MiB) waits for a `100 Continue` before sending it, or else sends it after a delay of its own
+  /// (curl: 1 s). It gets one only here: once its request passed every check and, for an upload,
+  /// got its slot. A request refused earlier gets its final answer instead, as RFC 9110 allows.
+  void begin_body() {
+    const auto expect = request_.header("expect");
+    if (!expect || lower(*expect) != "100-continue" || parser_->is_done()) {
+      read_body();
+      return;
+    }
+    auto interim =
+        std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
+    stream_.expires_after(config().body_idle_timeout);
+    bhttp::async_write(stream_, *interim,
+                       [self = shared_from_this(), interim](beast::error_code ec, std::size_t) {
+                         if (ec) {
+                           self->sink_.reset();
+                           self->finish_without_response();
+                           return;
+                         }
+                         self->read_body();
+                       });
   }
 
   /// An exception on this request's path (out of memory, a bug in a sink): logged, and answered
@@ -168,7 +192,7 @@ class Session : public std::enable_shared_from_this<Session> {
       }
     });
     if (admitted) {
-      read_body();
+      begin_body();
       return;
     }
     waiting_for_admission_ = true;
@@ -183,7 +207,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!waiting_for_admission_) return;
     waiting_for_admission_ = false;
     admission_timer_->cancel();
-    read_body();
+    begin_body();
   }
 
   void on_admission_timeout() {

@@ -143,6 +143,47 @@ class SweeperAndUploadsInFlight(E2ETestCase):
         self.assertInvariants(server, [resp])
 
 
+class ExpectContinue(E2ETestCase):
+    def test_an_upload_asking_100_continue_gets_it_once_admitted(self):
+        server = self.start_server()
+        form = full_team(players=11)  # over 1 MiB: curl would send Expect: 100-continue
+        body = form.encode()
+        head = (f"POST {h.REGISTRATION_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: {h.ORIGIN}\r\n"
+                f"Content-Type: {form.content_type}\r\nContent-Length: {len(body)}\r\n"
+                "Expect: 100-continue\r\n\r\n").encode()
+        sock = socket.create_connection((server.host, server.port), timeout=10)
+        try:
+            sock.sendall(head)
+            sock.settimeout(5)
+            interim = b""
+            while b"\r\n\r\n" not in interim:
+                chunk = sock.recv(1024)
+                self.assertTrue(chunk, "connection closed before 100 Continue")
+                interim += chunk
+            self.assertTrue(interim.startswith(b"HTTP/1.1 100 Continue\r\n"), interim)
+            sock.settimeout(60)
+            sock.sendall(body)
+            resp = h.read_response(sock, "POST", h.REGISTRATION_PATH)
+        finally:
+            sock.close()
+        resp.form = form
+        self.assertCreated(resp, "ICCT-001")
+        self.assertInvariants(server, [resp])
+
+    def test_a_refused_upload_gets_its_answer_instead_of_100_continue(self):
+        server = self.start_server()
+        head = (f"POST {h.REGISTRATION_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Content-Type: application/json\r\nContent-Length: 2000000\r\n"
+                "Expect: 100-continue\r\n\r\n").encode()
+        sock = socket.create_connection((server.host, server.port), timeout=10)
+        try:
+            sock.sendall(head)
+            resp = h.read_response(sock, "POST", h.REGISTRATION_PATH)
+        finally:
+            sock.close()
+        self.assertError(resp, 415, "UNSUPPORTED_MEDIA_TYPE")
+
+
 class StagingQuota(E2ETestCase):
     def test_committed_documents_leave_the_quota_even_when_promotion_is_deferred(self):
         per_registration = sum(h.make_team().documents().values())
