@@ -33,6 +33,12 @@ def full_team(players: int = 15, document_bytes: int = DOCUMENT_BYTES) -> h.Form
     return form
 
 
+def _upload_head(form: h.Form, body: bytes, extra: str = "") -> bytes:
+    """The request line and headers of a registration, for tests that send its body by hand."""
+    return (f"POST {h.REGISTRATION_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: {h.ORIGIN}\r\n"
+            f"Content-Type: {form.content_type}\r\nContent-Length: {len(body)}\r\n{extra}\r\n").encode()
+
+
 class RushAtDefaults(E2ETestCase):
     def test_256_concurrent_registrations_are_all_accepted_with_ids_1_to_256(self):
         server = self.start_server()  # defaults, but for --rate-limit 0: all load comes from one address
@@ -123,13 +129,12 @@ class SweeperAndUploadsInFlight(E2ETestCase):
         # while the rest of the body is still on its way.
         form = full_team(players=11)
         body = form.encode()
-        head = (f"POST {h.REGISTRATION_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: {h.ORIGIN}\r\n"
-                f"Content-Type: {form.content_type}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        head = _upload_head(form, body)
         sock = socket.create_connection((server.host, server.port), timeout=60)
         try:
             sock.sendall(head + body[:-64])  # every document is staged; the closing boundary is missing
             deadline = time.monotonic() + 10
-            while not h.staged_files(server.data_dir) and time.monotonic() < deadline:
+            while len(h.staged_files(server.data_dir)) < 5 and time.monotonic() < deadline:
                 time.sleep(0.05)
             self.assertGreaterEqual(len(h.staged_files(server.data_dir)), 5)
             time.sleep(4)  # several sweeps, each seeing unreferenced files older than the TTL
@@ -148,9 +153,7 @@ class ExpectContinue(E2ETestCase):
         server = self.start_server()
         form = full_team(players=11)  # over 1 MiB: curl would send Expect: 100-continue
         body = form.encode()
-        head = (f"POST {h.REGISTRATION_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: {h.ORIGIN}\r\n"
-                f"Content-Type: {form.content_type}\r\nContent-Length: {len(body)}\r\n"
-                "Expect: 100-continue\r\n\r\n").encode()
+        head = _upload_head(form, body, "Expect: 100-continue\r\n")
         sock = socket.create_connection((server.host, server.port), timeout=10)
         try:
             sock.sendall(head)
@@ -204,12 +207,20 @@ class StagingQuota(E2ETestCase):
 
 
 def _start_partial_upload(server: h.Server, form: h.Form, held_back: int = 64) -> tuple[socket.socket, bytes]:
-    """Sends a registration but for its last bytes: the upload stays in flight (and holds its slot)."""
+    """Sends a registration but for its last bytes, and returns once the server is storing its documents:
+    the upload then holds its slot until the rest is sent. `form` must be over 64 KiB (bodies reach the
+    form reader in 64 KiB slices)."""
     body = form.encode()
-    head = (f"POST {h.REGISTRATION_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: {h.ORIGIN}\r\n"
-            f"Content-Type: {form.content_type}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    head = _upload_head(form, body)
+    before = len(h.staged_files(server.data_dir))
     sock = socket.create_connection((server.host, server.port), timeout=60)
     sock.sendall(head + body[:-held_back])
+    deadline = time.monotonic() + 30
+    while len(h.staged_files(server.data_dir)) <= before:
+        if time.monotonic() > deadline:
+            sock.close()
+            raise AssertionError("the partial upload was never admitted")
+        time.sleep(0.02)
     return sock, body[-held_back:]
 
 
@@ -226,9 +237,8 @@ def _finish_upload(sock: socket.socket, rest: bytes, form: h.Form) -> h.Response
 class UploadSlots(E2ETestCase):
     def test_uploads_over_the_cap_wait_for_a_slot_instead_of_being_refused(self):
         server = self.start_server("--max-concurrent-uploads", "1")
-        holder_form = h.make_team()
-        holder, rest = _start_partial_upload(server, holder_form)
-        time.sleep(0.5)  # the holder has the only slot
+        holder_form = full_team(players=11)
+        holder, rest = _start_partial_upload(server, holder_form)  # it has the only slot
         load = h.Load([server], [h.make_team() for _ in range(3)], workers=3, timeout=60).start()
         time.sleep(1.5)
         self.assertEqual(load.acknowledged, [], "nobody may pass the holder of the only slot")
@@ -244,9 +254,8 @@ class UploadSlots(E2ETestCase):
 
     def test_a_wait_that_runs_out_is_503_with_retry_after_and_stores_nothing(self):
         server = self.start_server("--max-concurrent-uploads", "1", "--max-upload-wait", "1")
-        holder_form = h.make_team()
-        holder, rest = _start_partial_upload(server, holder_form)
-        time.sleep(0.5)
+        holder_form = full_team(players=11)
+        holder, rest = _start_partial_upload(server, holder_form)  # it has the only slot
         started = time.monotonic()
         refused = register(server, timeout=30)
         waited = time.monotonic() - started
