@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -74,6 +75,19 @@ class PgStoreTest : public ::testing::Test {
   }
   std::int64_t query_int(const std::string& sql) {
     return Connection(dsn_).exec("raw", sql).int64(0, 0);
+  }
+  /// Wraps the one-by-one function so that the test can count the batches that reach it.
+  std::function<std::int64_t()> count_one_by_one_calls() {
+    Connection db(dsn_);
+    db.exec("raw", "CREATE TABLE one_by_one_calls (at timestamptz DEFAULT clock_timestamp())");
+    db.exec("raw",
+            "ALTER FUNCTION teamreg_register_one_by_one(text, integer, jsonb)"
+            " RENAME TO real_one_by_one");
+    db.exec("raw",
+            "CREATE FUNCTION teamreg_register_one_by_one(s text, n integer, b jsonb) RETURNS jsonb"
+            " LANGUAGE plpgsql AS $$ BEGIN INSERT INTO one_by_one_calls DEFAULT VALUES;"
+            " RETURN real_one_by_one(s, n, b); END $$");
+    return [this] { return query_int("SELECT COUNT(*) FROM one_by_one_calls"); };
   }
   /// Stored numbers are exactly 1..n, each request_uuid at most once.
   void expect_gapless(std::int64_t n) {
@@ -394,17 +408,7 @@ std::vector<std::string> dump(const std::string& dsn) {
 }
 
 TEST_F(PgStoreTest, CleanBatchesAreWrittenSetBasedAndAnyClashIsDecidedOneByOne) {
-  // Count the batches that reach the one-by-one function.
-  Connection db(dsn_);
-  db.exec("raw", "CREATE TABLE one_by_one_calls (at timestamptz DEFAULT clock_timestamp())");
-  db.exec("raw",
-          "ALTER FUNCTION teamreg_register_one_by_one(text, integer, jsonb)"
-          " RENAME TO real_one_by_one");
-  db.exec("raw",
-          "CREATE FUNCTION teamreg_register_one_by_one(s text, n integer, b jsonb) RETURNS jsonb"
-          " LANGUAGE plpgsql AS $$ BEGIN INSERT INTO one_by_one_calls DEFAULT VALUES;"
-          " RETURN real_one_by_one(s, n, b); END $$");
-  const auto one_by_one_calls = [&] { return query_int("SELECT COUNT(*) FROM one_by_one_calls"); };
+  const auto one_by_one_calls = count_one_by_one_calls();
 
   std::vector<Registration> clean;
   for (int i = 0; i < 5; ++i) clean.push_back(sample(fmt::format("clean{}", i)));
@@ -497,15 +501,7 @@ TEST_F(PgStoreTest, CleanBatchesAreWrittenSetBasedAndAnyClashIsDecidedOneByOne) 
 
 TEST_F(PgStoreTest, TheSetBasedPathHealsItselfAndTheOneByOnePathHealsEachRegistration) {
   Connection db(dsn_);
-  db.exec("raw", "CREATE TABLE one_by_one_calls (at timestamptz DEFAULT clock_timestamp())");
-  db.exec("raw",
-          "ALTER FUNCTION teamreg_register_one_by_one(text, integer, jsonb)"
-          " RENAME TO real_one_by_one");
-  db.exec("raw",
-          "CREATE FUNCTION teamreg_register_one_by_one(s text, n integer, b jsonb) RETURNS jsonb"
-          " LANGUAGE plpgsql AS $$ BEGIN INSERT INTO one_by_one_calls DEFAULT VALUES;"
-          " RETURN real_one_by_one(s, n, b); END $$");
-  const auto one_by_one_calls = [&] { return query_int("SELECT COUNT(*) FROM one_by_one_calls"); };
+  const auto one_by_one_calls = count_one_by_one_calls();
   const auto batch_of = [](int n, const std::string& tag) {
     std::vector<Registration> batch;
     for (int i = 0; i < n; ++i) batch.push_back(sample(fmt::format("{}{}", tag, i)));
