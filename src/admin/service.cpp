@@ -38,8 +38,8 @@ void log_status_change(const tl::expected<storage::StatusChange, Error>& change,
 }  // namespace
 
 AdminService::AdminService(storage::Store& store, storage::AdminStore& admin_store,
-                           AdminConfig config)
-    : store_(store), admin_store_(admin_store), config_(std::move(config)) {}
+                           storage::OutboxStore& outbox, AdminConfig config)
+    : store_(store), admin_store_(admin_store), outbox_(outbox), config_(std::move(config)) {}
 
 tl::expected<std::string, Error> AdminService::create_token(std::string_view name,
                                                             std::string_view actor) {
@@ -102,9 +102,11 @@ std::optional<storage::DocumentRecord> AdminService::document(std::string_view t
 
 tl::expected<storage::StatusChange, Error> AdminService::confirm(std::string_view team_id,
                                                                  std::string_view actor) {
-  auto change = admin_store_.set_status(storage::StatusRequest{
-      std::string(team_id), "confirmed", {}, std::string(actor), config_.teams_per_church});
+  auto change = admin_store_.set_status(
+      storage::StatusRequest{std::string(team_id), "confirmed", {}, std::string(actor),
+                             config_.teams_per_church, config_.queue_mail});
   log_status_change(change, actor);
+  notify_if_queued(change);
   return change;
 }
 
@@ -118,9 +120,39 @@ tl::expected<storage::StatusChange, Error> AdminService::reject(std::string_view
   }
   auto change = admin_store_.set_status(
       storage::StatusRequest{std::string(team_id), "rejected", std::string(trimmed),
-                             std::string(actor), config_.teams_per_church});
+                             std::string(actor), config_.teams_per_church, config_.queue_mail});
   log_status_change(change, actor);
+  notify_if_queued(change);
   return change;
+}
+
+void AdminService::notify_if_queued(const tl::expected<storage::StatusChange, Error>& change) {
+  if (config_.queue_mail && change && change->changed && config_.mail_queued) {
+    config_.mail_queued();
+  }
+}
+
+tl::expected<storage::OutboxPage, Error> AdminService::outbox(std::string_view status, int limit,
+                                                              int offset) {
+  if (!status.empty() && status != "pending" && status != "sent" && status != "dead") {
+    return tl::unexpected(validation_error("status", "status must be pending, sent or dead"));
+  }
+  return outbox_.list(status, limit, offset);
+}
+
+tl::expected<bool, Error> AdminService::retry_mail(std::int64_t id, std::string_view actor) {
+  switch (outbox_.retry(id, actor)) {
+    case storage::RetryOutcome::kRequeued:
+      spdlog::info("mail requeued outbox_id={} actor={}", id, actor);
+      if (config_.mail_queued) config_.mail_queued();
+      return true;
+    case storage::RetryOutcome::kAlreadyPending: return false;
+    case storage::RetryOutcome::kAlreadySent:
+      return tl::unexpected(Error{ErrorCode::kMailAlreadySent,
+                                  "This mail was already sent; it is not sent twice", "id", {}});
+    case storage::RetryOutcome::kNotFound: break;
+  }
+  return tl::unexpected(Error{ErrorCode::kNotFound, "No such mail in the outbox", "id", {}});
 }
 
 SequenceView AdminService::view_of(const storage::SequenceState& state,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "storage/admin_store.hpp"
+#include "storage/outbox_store.hpp"
 #include "storage/store.hpp"
 
 namespace teamreg::admin {
@@ -16,6 +18,10 @@ namespace teamreg::admin {
 struct AdminConfig {
   std::string sequence_name = "team";
   int teams_per_church = 2;
+  /// Queue a mail with every confirm and reject (mail is configured).
+  bool queue_mail = false;
+  /// Called after a change queued a mail (wakes this process's delivery worker).
+  std::function<void()> mail_queued;
 };
 
 struct SequenceView {
@@ -42,7 +48,11 @@ struct SyncResult {
 /// Plain synchronous code: `actor` is the token name (or "cli") written to the audit log.
 class AdminService final {
  public:
-  AdminService(storage::Store& store, storage::AdminStore& admin_store, AdminConfig config);
+  AdminService(storage::Store& store, storage::AdminStore& admin_store,
+               storage::OutboxStore& outbox, AdminConfig config);
+
+  /// True when confirm and reject queue a mail.
+  bool queues_mail() const { return config_.queue_mail; }
 
   /// The new token, to be shown once; kValidationFailed (field "name") for a bad or used name.
   tl::expected<std::string, Error> create_token(std::string_view name, std::string_view actor);
@@ -71,14 +81,22 @@ class AdminService final {
   SyncResult sync_sequence(std::string_view actor);
 
   storage::AuditPage audit(int limit, int offset);
+
+  /// `status` empty, pending, sent or dead (else kValidationFailed, field "status").
+  tl::expected<storage::OutboxPage, Error> outbox(std::string_view status, int limit, int offset);
+  /// A dead mail becomes pending again, due now (audited). A pending one is left as it is
+  /// (changed false); kMailAlreadySent for a sent one, kNotFound for no such mail.
+  tl::expected<bool, Error> retry_mail(std::int64_t id, std::string_view actor);
   /// RFC 4180 CSV (UTF-8, header row, CRLF), one row per player, formula cells neutralised.
   std::string export_csv();
 
  private:
   SequenceView view_of(const storage::SequenceState& state, std::int64_t current) const;
+  void notify_if_queued(const tl::expected<storage::StatusChange, Error>& change);
 
   storage::Store& store_;
   storage::AdminStore& admin_store_;
+  storage::OutboxStore& outbox_;
   AdminConfig config_;
 };
 

@@ -16,9 +16,11 @@
 #include "registration/refusals.hpp"
 #include "registration/validation.hpp"
 #include "storage/postgres/pg_admin_store.hpp"
+#include "storage/postgres/pg_outbox_store.hpp"
 #include "storage/postgres/pg_store.hpp"
 #include "storage/sqlite/sqlite_admin_store.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
+#include "storage/sqlite/sqlite_outbox_store.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 #include "testing/pg_server.hpp"
 
@@ -31,6 +33,7 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::unique_ptr<storage::Store> open_store() = 0;
   virtual std::unique_ptr<storage::AdminStore> open_admin_store() = 0;
+  virtual std::unique_ptr<storage::OutboxStore> open_outbox_store() = 0;
   virtual void exec(const std::string& sql) = 0;
 };
 
@@ -51,6 +54,9 @@ class SqliteBackend final : public Backend {
   std::unique_ptr<storage::AdminStore> open_admin_store() override {
     return std::make_unique<storage::sqlite::SqliteAdminStore>(path_);
   }
+  std::unique_ptr<storage::OutboxStore> open_outbox_store() override {
+    return std::make_unique<storage::sqlite::SqliteOutboxStore>(path_);
+  }
   void exec(const std::string& sql) override { storage::sqlite::Connection(path_).exec(sql); }
 
  private:
@@ -66,6 +72,10 @@ class PgBackend final : public Backend {
   }
   std::unique_ptr<storage::AdminStore> open_admin_store() override {
     return std::make_unique<storage::postgres::PgAdminStore>(
+        storage::postgres::PoolConfig{dsn_, 2});
+  }
+  std::unique_ptr<storage::OutboxStore> open_outbox_store() override {
+    return std::make_unique<storage::postgres::PgOutboxStore>(
         storage::postgres::PoolConfig{dsn_, 2});
   }
   void exec(const std::string& sql) override {
@@ -88,11 +98,14 @@ class AdminServiceTest : public ::testing::TestWithParam<std::string> {
     store_ = backend_->open_store();
     store_->migrate("team", ids::SequenceFormat{});
     admin_store_ = backend_->open_admin_store();
-    service_ = std::make_unique<AdminService>(*store_, *admin_store_, AdminConfig{"team", 2});
+    outbox_ = backend_->open_outbox_store();
+    service_ = std::make_unique<AdminService>(*store_, *admin_store_, *outbox_,
+                                              AdminConfig{"team", 2, false, {}});
   }
 
   void TearDown() override {
     service_.reset();
+    outbox_.reset();
     admin_store_.reset();
     store_.reset();
     backend_.reset();
@@ -113,7 +126,7 @@ class AdminServiceTest : public ::testing::TestWithParam<std::string> {
     r.vice = Person{"Vice Test", "9876543211", "vice." + email, ""};
     for (int i = 0; i < 11; ++i) r.players.push_back(Player{"Player Name", "Batsman"});
     auto outcomes =
-        store_->commit_batch(std::span<const Registration>(&r, 1), storage::CommitRules{"team", 2});
+        store_->commit_batch(std::span<const Registration>(&r, 1), storage::CommitRules{"team", 2, false});
     if (auto* committed = std::get_if<storage::Committed>(&outcomes.at(0))) {
       return committed->team_id;
     }
@@ -140,6 +153,7 @@ class AdminServiceTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::AdminStore> admin_store_;
+  std::unique_ptr<storage::OutboxStore> outbox_;
   std::unique_ptr<AdminService> service_;
 };
 

@@ -63,6 +63,7 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::kBadRequest: return "BAD_REQUEST";
     case ErrorCode::kUnauthorized: return "UNAUTHORIZED";
     case ErrorCode::kSequenceBelowIssued: return "SEQUENCE_BELOW_ISSUED";
+    case ErrorCode::kMailAlreadySent: return "MAIL_ALREADY_SENT";
     case ErrorCode::kInternal: return "INTERNAL_ERROR";
   }
   return "INTERNAL_ERROR";
@@ -81,7 +82,8 @@ unsigned http_status(ErrorCode code) {
     case ErrorCode::kDuplicateTeam:
     case ErrorCode::kChurchLimitReached:
     case ErrorCode::kIdempotencyKeyInUse:
-    case ErrorCode::kSequenceBelowIssued: return 409;
+    case ErrorCode::kSequenceBelowIssued:
+    case ErrorCode::kMailAlreadySent: return 409;
     case ErrorCode::kPayloadTooLarge: return 413;
     case ErrorCode::kUnsupportedMediaType: return 415;
     case ErrorCode::kIdempotencyKeyReused: return 422;

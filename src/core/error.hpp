@@ -25,6 +25,7 @@ enum class ErrorCode {
   kBadRequest,
   kUnauthorized,
   kSequenceBelowIssued,
+  kMailAlreadySent,
   kInternal,
 };
 

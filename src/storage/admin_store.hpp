@@ -64,6 +64,9 @@ struct StatusRequest {
   std::string reason;  ///< stored with a rejection; empty for none
   std::string actor;   ///< token name, or "cli"
   int teams_per_church = 2;
+  /// Queue the `confirmed` or `rejected` mail (outbox_store.hpp) in the same transaction when the
+  /// status changes. Off when no mail is configured.
+  bool queue_mail = false;
 };
 
 struct StatusChange {

@@ -34,6 +34,9 @@ class AmbiguousCommitError final : public TransientError {
 struct CommitRules {
   std::string sequence_name = "team";
   int teams_per_church = 2;
+  /// Queue a `received` mail (outbox_store.hpp) for each registration committed, in the same
+  /// transaction. Off when no mail is configured.
+  bool queue_mail = false;
 };
 
 /// The registration is stored under this number (now, or by an earlier attempt of the same

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "storage/admin_rules.hpp"
+#include "storage/postgres/pg_outbox_store.hpp"
 #include "storage/postgres/pg_sequence.hpp"
 
 namespace teamreg::storage::postgres {
@@ -289,6 +290,10 @@ tl::expected<StatusChange, Error> PgAdminStore::set_status(const StatusRequest& 
   }
   insert_audit(db, request.actor, request.status == "confirmed" ? "team.confirm" : "team.reject",
                request.team_id, change.from, change.to, change.reason);
+  if (request.queue_mail) {
+    queue_mail(db, request.status == "confirmed" ? kMailConfirmed : kMailRejected, request.team_id,
+               change.reason.value_or(""));
+  }
   tx.commit();
   change.changed = true;
   return change;

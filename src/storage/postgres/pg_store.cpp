@@ -42,6 +42,9 @@ constexpr std::string_view kInsertSequenceIfMissing =
 // The whole batch in one statement, run in autocommit: one round trip, one commit.
 constexpr std::string_view kRegisterBatch =
     "SELECT teamreg_register_batch($1, $2::integer, $3::jsonb)";
+// The same, with a `received` mail queued for each committed registration (0005_mail_outbox.sql).
+constexpr std::string_view kRegisterBatchWithMail =
+    "SELECT teamreg_register_batch_with_mail($1, $2::integer, $3::jsonb)";
 
 constexpr std::string_view kSelectByRequestUuid =
     "SELECT team_id, number FROM teams WHERE request_uuid = $1";
@@ -258,7 +261,7 @@ std::vector<CommitOutcome> PgStore::commit_batch(std::span<const Registration> b
   auto lease = commit_pool_.acquire();
   const Result result = [&] {
     try {
-      return lease->exec("register batch", kRegisterBatch,
+      return lease->exec("register batch", rules.queue_mail ? kRegisterBatchWithMail : kRegisterBatch,
                          {rules.sequence_name, rules.teams_per_church, payload});
     } catch (const TransientError& e) {
       // The statement commits on its own (autocommit): a connection lost while it ran may have

@@ -4,6 +4,7 @@
 
 #include "core/clock.hpp"
 #include "storage/admin_rules.hpp"
+#include "storage/sqlite/sqlite_outbox_store.hpp"
 #include "storage/sqlite/sqlite_sequence.hpp"
 
 namespace teamreg::storage::sqlite {
@@ -262,6 +263,10 @@ tl::expected<StatusChange, Error> SqliteAdminStore::set_status(const StatusReque
   insert_audit(
       db, AuditRecord{request.actor, request.status == "confirmed" ? "team.confirm" : "team.reject",
                       request.team_id, change.from, change.to, change.reason});
+  if (request.queue_mail) {
+    queue_mail(db, request.status == "confirmed" ? kMailConfirmed : kMailRejected,
+               request.team_id, change.reason.value_or(""));
+  }
   tx.commit();
   change.changed = true;
   return change;

@@ -8,6 +8,7 @@
 
 #include "core/clock.hpp"
 #include "storage/migrations.hpp"
+#include "storage/sqlite/sqlite_outbox_store.hpp"
 #include "storage/sqlite/sqlite_sequence.hpp"
 
 namespace teamreg::storage::sqlite {
@@ -152,7 +153,8 @@ std::vector<CommitOutcome> SqliteStore::commit_batch(std::span<const Registratio
     // Each registration in its own savepoint: a failure rolls back only itself and its number.
     writer_->prepare("SAVEPOINT registration").step();
     CommitOutcome outcome = commit_one(registration, rules, heals);
-    if (std::holds_alternative<Committed>(outcome)) {
+    if (const auto* committed = std::get_if<Committed>(&outcome)) {
+      if (rules.queue_mail) queue_mail(*writer_, kMailReceived, committed->team_id, {});
       writer_->prepare("RELEASE registration").step();
     } else {
       writer_->prepare("ROLLBACK TO registration").step();
