@@ -30,6 +30,57 @@ void add_common_options(CLI::App& command, teamreg::app::AppConfig& config) {
       ->capture_default_str();
 }
 
+/// E-mail flags (docs/email.md), for `serve` and for `check`, which probes the SMTP server.
+void add_mail_options(CLI::App& command, teamreg::app::MailSettings& mail) {
+  command
+      .add_option("--smtp-url", mail.smtp_url,
+                  "smtp://HOST:PORT (STARTTLS when offered) or smtps://HOST:PORT; without it no "
+                  "mail is queued")
+      ->envname("TEAMREG_SMTP_URL");
+  command
+      .add_option("--smtp-starttls", mail.starttls,
+                  "try: STARTTLS when the server offers it; required: never send in clear")
+      ->envname("TEAMREG_SMTP_STARTTLS")
+      ->check(CLI::IsMember({"try", "required"}))
+      ->capture_default_str();
+  command.add_option("--smtp-user", mail.user, "SMTP login (password: TEAMREG_SMTP_PASSWORD)")
+      ->envname("TEAMREG_SMTP_USER");
+  command
+      .add_option("--smtp-password-file", mail.password_file,
+                  "File whose first line is the SMTP password (or set TEAMREG_SMTP_PASSWORD)")
+      ->envname("TEAMREG_SMTP_PASSWORD_FILE");
+  command
+      .add_option("--smtp-timeout", mail.timeout_seconds,
+                  "Seconds one SMTP conversation may take, connecting included")
+      ->envname("TEAMREG_SMTP_TIMEOUT")
+      ->capture_default_str();
+  command
+      .add_option("--mail-from", mail.from,
+                  "From address, e.g. \"ICCT26 <noreply@example.org>\"; required with --smtp-url")
+      ->envname("TEAMREG_MAIL_FROM");
+  command.add_option("--mail-reply-to", mail.reply_to, "Reply-To address")
+      ->envname("TEAMREG_MAIL_REPLY_TO");
+  command
+      .add_option("--mail-templates", mail.templates_dir,
+                  "Directory of template overrides (received.txt, confirmed.html, ...)")
+      ->envname("TEAMREG_MAIL_TEMPLATES");
+  command
+      .add_option("--mail-max-attempts", mail.max_attempts,
+                  "Delivery attempts before a mail is dead")
+      ->envname("TEAMREG_MAIL_MAX_ATTEMPTS")
+      ->capture_default_str();
+  command
+      .add_option("--mail-retry-base", mail.retry_base_seconds,
+                  "Seconds before the 2nd attempt; each later wait doubles (+-25% jitter)")
+      ->envname("TEAMREG_MAIL_RETRY_BASE")
+      ->capture_default_str();
+  command
+      .add_option("--mail-poll-interval", mail.poll_interval_seconds,
+                  "Seconds between looks for mail queued by other processes")
+      ->envname("TEAMREG_MAIL_POLL_INTERVAL")
+      ->capture_default_str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -123,12 +174,15 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
 
+  add_mail_options(*serve, config.mail);
+
   auto* migrate = cli.add_subcommand("migrate", "Apply database migrations and exit");
   add_common_options(*migrate, config);
   auto* check = cli.add_subcommand(
       "check",
       "Sync the sequence and validate schema, constraints and storage; non-zero on problems");
   add_common_options(*check, config);
+  add_mail_options(*check, config.mail);
 
   // Admin commands: the same code path as the /admin routes, audited with actor "cli".
   using AdminKind = teamreg::admin::Command::Kind;
@@ -182,6 +236,9 @@ int main(int argc, char** argv) {
   // A secret only ever comes from the environment: a flag would show it in `ps`.
   if (const char* env_token = std::getenv("TEAMREG_ADMIN_TOKEN"); env_token != nullptr) {
     config.admin_auth.env_token = env_token;
+  }
+  if (const char* password = std::getenv("TEAMREG_SMTP_PASSWORD"); password != nullptr) {
+    config.mail.password = password;
   }
   if (const std::string problem = teamreg::app::finalize(config); !problem.empty()) {
     std::cerr << "teamreg: invalid configuration: " << problem << "\n";

@@ -188,6 +188,8 @@ void AdminRoutes::add_routes(http::Router& router) {
   router.add("POST", "/admin/sequence/sync", write(&AdminRoutes::sequence_sync));
   router.add("GET", "/admin/export.csv", read(&AdminRoutes::export_csv));
   router.add("GET", "/admin/audit", read(&AdminRoutes::audit));
+  router.add("GET", "/admin/outbox", read(&AdminRoutes::outbox));
+  router.add("POST", "/admin/outbox/{id}/retry", write(&AdminRoutes::retry_mail));
 }
 
 http::Response AdminRoutes::list_teams(const http::Request& request) {
@@ -288,6 +290,12 @@ http::Response AdminRoutes::player_detail(const http::Request& request) {
            }));
 }
 
+std::string_view AdminRoutes::email_notification(const storage::StatusChange& change) const {
+  // "none": mail is on, but a change to the status a team already had sends nothing.
+  if (!service_.queues_mail()) return "disabled";
+  return change.changed ? "queued" : "none";
+}
+
 http::Response AdminRoutes::confirm(const http::Request& request, const std::string& actor) {
   const auto team_id = path_param(request, "team_id");
   if (!team_id) return error(not_found(ErrorCode::kTeamNotFound, "Team not found"), request);
@@ -301,7 +309,7 @@ http::Response AdminRoutes::confirm(const http::Request& request, const std::str
                                    : fmt::format("Team {} confirmed", change->team_id)},
                {"team_id", change->team_id},
                {"registration_status", "confirmed"},
-               {"email_notification", "disabled"},
+               {"email_notification", email_notification(*change)},
                {"alreadyConfirmed", already},
            }));
 }
@@ -334,7 +342,7 @@ http::Response AdminRoutes::reject(const http::Request& request, const std::stri
                {"team_id", change->team_id},
                {"registration_status", "rejected"},
                {"reason", optional_json(change->reason)},
-               {"email_notification", "disabled"},
+               {"email_notification", email_notification(*change)},
                {"alreadyRejected", already},
            }));
 }
@@ -449,6 +457,49 @@ http::Response AdminRoutes::audit(const http::Request& request) {
   return http::json_response(
       200, json::serialize(
                json::object{{"success", true}, {"data", std::move(data)}, {"total", page.total}}));
+}
+
+http::Response AdminRoutes::outbox(const http::Request& request) {
+  const auto limit = http::int_query_param(request, "limit", 100, 1, kMaxPageSize);
+  if (!limit) return error(limit.error(), request);
+  const auto offset = http::int_query_param(request, "offset", 0, 0, kMaxOffset);
+  if (!offset) return error(offset.error(), request);
+  const auto page = service_.outbox(request.query_param("status").value_or(""), *limit, *offset);
+  if (!page) return error(page.error(), request);
+  json::array data;
+  for (const auto& row : page->rows) {
+    data.push_back(json::object{
+        {"id", row.id},
+        {"kind", row.kind},
+        {"team_id", row.team_id},
+        {"recipient", row.recipient},
+        {"cc", row.cc},
+        {"status", row.status},
+        {"attempts", row.attempts},
+        {"created_at", row.created_at},
+        {"next_attempt_at", optional_json(row.next_attempt_at)},
+        {"sent_at", optional_json(row.sent_at)},
+        {"last_error", optional_json(row.last_error)},
+    });
+  }
+  return http::json_response(
+      200, json::serialize(
+               json::object{{"success", true}, {"data", std::move(data)}, {"total", page->total}}));
+}
+
+http::Response AdminRoutes::retry_mail(const http::Request& request, const std::string& actor) {
+  const std::string raw = request.path_params.at("id");
+  std::int64_t id = 0;
+  const auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), id);
+  if (ec != std::errc{} || end != raw.data() + raw.size() || id < 1) {
+    return error(not_found(ErrorCode::kNotFound, "No such mail in the outbox"), request);
+  }
+  const auto changed = service_.retry_mail(id, actor);
+  if (!changed) return error(changed.error(), request);
+  return http::json_response(200, json::serialize(json::object{{"success", true},
+                                                               {"id", id},
+                                                               {"status", "pending"},
+                                                               {"changed", *changed}}));
 }
 
 }  // namespace teamreg::admin

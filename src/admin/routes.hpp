@@ -48,6 +48,10 @@ class AdminRoutes final {
   http::Response sequence_sync(const http::Request& request, const std::string& actor);
   http::Response export_csv(const http::Request& request);
   http::Response audit(const http::Request& request);
+  http::Response outbox(const http::Request& request);
+  http::Response retry_mail(const http::Request& request, const std::string& actor);
+  /// "queued", "none" (nothing changed) or "disabled" (no mail configured).
+  std::string_view email_notification(const storage::StatusChange& change) const;
 
   AdminService& service_;
   Authenticator& auth_;

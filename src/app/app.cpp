@@ -1,6 +1,7 @@
 #include "app/app.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -12,6 +13,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "admin/cli.hpp"
@@ -26,13 +28,18 @@
 #include "http/rate_limiter.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "notify/outbox_worker.hpp"
+#include "notify/smtp_sender.hpp"
+#include "notify/templates.hpp"
 #include "registration/committer.hpp"
 #include "registration/service.hpp"
 #include "storage/migrations.hpp"
 #include "storage/postgres/pg_admin_store.hpp"
+#include "storage/postgres/pg_outbox_store.hpp"
 #include "storage/postgres/pg_store.hpp"
 #include "storage/schema_check.hpp"
 #include "storage/sqlite/sqlite_admin_store.hpp"
+#include "storage/sqlite/sqlite_outbox_store.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace teamreg::app {
@@ -61,8 +68,26 @@ std::unique_ptr<storage::AdminStore> open_admin_store(const AppConfig& config) {
   return std::make_unique<storage::sqlite::SqliteAdminStore>(config.database_location());
 }
 
+std::unique_ptr<storage::OutboxStore> open_outbox_store(const AppConfig& config) {
+  if (config.uses_postgres()) {
+    // The worker and the outbox routes: two connections are plenty.
+    return std::make_unique<storage::postgres::PgOutboxStore>(
+        storage::postgres::PoolConfig{config.database_location(), 2});
+  }
+  return std::make_unique<storage::sqlite::SqliteOutboxStore>(config.database_location());
+}
+
 admin::AdminConfig admin_config(const AppConfig& config) {
-  return admin::AdminConfig{std::string(kSequenceName), config.registration.teams_per_church};
+  return admin::AdminConfig{std::string(kSequenceName), config.registration.teams_per_church,
+                            config.mail.enabled(), {}};
+}
+
+/// The built-in templates, or those with overrides from --mail-templates.
+tl::expected<notify::MailTemplates, std::string> load_templates(const MailSettings& mail) {
+  if (mail.templates_dir.empty()) return notify::MailTemplates::builtin();
+  auto templates = notify::MailTemplates::load(mail.templates_dir);
+  if (!templates) return tl::make_unexpected("--mail-templates: " + templates.error());
+  return templates;
 }
 
 /// Startup sync: raises the sequence to the highest stored number if behind, never lowers it.
@@ -143,7 +168,8 @@ int admin_command(AppConfig config, const admin::Command& command) {
   auto store = open_store(config);
   store->migrate(std::string(kSequenceName), config.id_format);
   auto admin_store = open_admin_store(config);
-  admin::AdminService service(*store, *admin_store, admin_config(config));
+  auto outbox = open_outbox_store(config);
+  admin::AdminService service(*store, *admin_store, *outbox, admin_config(config));
   return admin::run_command(service, command, std::cout, std::cerr);
 }
 
@@ -179,6 +205,23 @@ int check(AppConfig config) {
     sync_at_startup(*store, config.id_format);
   }
   for (auto& problem : validate(*store, config, blobs)) problems.push_back(std::move(problem));
+  if (config.mail.enabled()) {
+    if (auto templates = load_templates(config.mail); !templates) {
+      problems.push_back(templates.error());
+    }
+    // A warning, not a failure: mail waits in the outbox until the server is back.
+    auto sender = notify::CurlSmtpSender::create(config.mail.smtp);
+    const notify::SendResult probe =
+        sender ? (*sender)->probe()
+               : notify::SendResult{notify::SendStatus::kPermanent, sender.error(), 0};
+    if (probe.ok()) {
+      std::cout << "SMTP server accepts connections\n";
+    } else {
+      std::cerr << "check warning: the SMTP server does not accept a connection (mail stays "
+                   "queued until it does): "
+                << probe.error << "\n";
+    }
+  }
   for (const auto& problem : problems) std::cerr << "check failed: " << problem << "\n";
   if (problems.empty()) std::cout << "check passed\n";
   return problems.empty() ? 0 : 1;
@@ -219,8 +262,45 @@ int serve(AppConfig config) {
     for (const auto& problem : problems) spdlog::critical("startup check failed: {}", problem);
     return 1;
   }
+  auto outbox = open_outbox_store(config);
+  std::optional<notify::MailTemplates> templates;
+  std::unique_ptr<notify::CurlSmtpSender> sender;
+  if (config.mail.enabled()) {
+    auto loaded = load_templates(config.mail);
+    if (!loaded) {
+      spdlog::critical("startup check failed: {}", loaded.error());
+      return 1;
+    }
+    templates = std::move(*loaded);
+    auto created = notify::CurlSmtpSender::create(config.mail.smtp);
+    if (!created) {
+      spdlog::critical("startup check failed: --smtp-url: {}", created.error());
+      return 1;
+    }
+    sender = std::move(*created);
+    spdlog::info(
+        "mail on smtp_url={} starttls={} from={} max_attempts={} retry_base_s={} templates={}{}",
+        config.mail.smtp_url, config.mail.starttls, config.mail.worker.from.address,
+        config.mail.max_attempts, config.mail.retry_base_seconds,
+        config.mail.templates_dir.empty() ? "built-in" : config.mail.templates_dir,
+        templates->overridden().empty()
+            ? std::string()
+            : fmt::format(" overridden={}", fmt::join(templates->overridden(), ",")));
+  } else {
+    spdlog::info("mail off: no --smtp-url, so no notification is queued");
+  }
 
   Metrics metrics;
+  // One delivery worker per process; the outbox rows of every process are its work.
+  std::unique_ptr<notify::OutboxWorker> mailer;
+  if (sender) {
+    mailer = std::make_unique<notify::OutboxWorker>(
+        *outbox, *store, *sender, *templates, config.mail.worker,
+        [&](bool delivered) { metrics.record_mail_attempt(delivered); });
+  }
+  const auto mail_queued = [&] {
+    if (mailer) mailer->wake();
+  };
   // The two chores are independent: a staging problem must not keep idempotency records forever.
   const auto sweep = [&] {
     try {
@@ -250,20 +330,25 @@ int serve(AppConfig config) {
   CommitterConfig committer_config;
   committer_config.max_queue =
       std::max(committer_config.max_queue, config.registration.max_concurrent_uploads);
-  committer_config.rules =
-      storage::CommitRules{std::string(kSequenceName), config.registration.teams_per_church};
+  committer_config.rules = storage::CommitRules{
+      std::string(kSequenceName), config.registration.teams_per_church, config.mail.enabled()};
   committer_config.on_batch = [&](std::size_t size, double ms) { metrics.record_batch(size, ms); };
   Committer committer(*store, committer_config);
   http::RateLimiter rate_limiter(config.rate_limit_per_minute);
   RegistrationService registration(
       config.registration, staging, blobs, *store, committer, workers, rate_limiter,
-      RegistrationEvents{[&](double ms) { metrics.record_registration(ms); },
+      RegistrationEvents{[&](double ms) {
+                           metrics.record_registration(ms);
+                           mail_queued();
+                         },
                          [&] { metrics.record_replay(); }});
 
   http::Router router;
   registration.add_routes(router);
   auto admin_store = open_admin_store(config);
-  admin::AdminService admin_service(*store, *admin_store, admin_config(config));
+  admin::AdminConfig admin_settings = admin_config(config);
+  admin_settings.mail_queued = mail_queued;
+  admin::AdminService admin_service(*store, *admin_store, *outbox, std::move(admin_settings));
   admin::Authenticator admin_auth(*admin_store, config.admin_auth);
   if (!admin_auth.has_tokens()) {
     spdlog::warn(
@@ -306,6 +391,17 @@ int serve(AppConfig config) {
             "# TYPE teamreg_sequence_last_number gauge\n"
             "teamreg_sequence_last_number{{sequence=\"{}\"}} {}\n",
             state.name, state.last_number);
+        const storage::OutboxStats mail = outbox->stats();
+        out += fmt::format(
+            "# HELP teamreg_outbox_mails Mails in the outbox by status (all processes).\n"
+            "# TYPE teamreg_outbox_mails gauge\n"
+            "teamreg_outbox_mails{{status=\"pending\"}} {}\n"
+            "teamreg_outbox_mails{{status=\"sent\"}} {}\n"
+            "teamreg_outbox_mails{{status=\"dead\"}} {}\n"
+            "# HELP teamreg_outbox_oldest_pending_seconds Age of the oldest pending mail.\n"
+            "# TYPE teamreg_outbox_oldest_pending_seconds gauge\n"
+            "teamreg_outbox_oldest_pending_seconds {:.3f}\n",
+            mail.pending, mail.sent, mail.dead, mail.oldest_pending_seconds);
       } catch (const std::exception&) {
         // A scrape must not fail because the database is down; /ready reports that.
       }
@@ -332,8 +428,12 @@ int serve(AppConfig config) {
               << ":" << port << std::endl;
     spdlog::info("server started database={} data_dir={} port={}",
                  config.uses_postgres() ? "postgresql" : "sqlite", config.data_dir, port);
+    if (mailer) mailer->start();
     server.run();
   }
+  // A send in progress finishes (at most --smtp-timeout); a row it could not mark is sent again
+  // by the next process once its lease runs out.
+  if (mailer) mailer->stop();
   committer.stop();
   workers.stop();
   spdlog::info("server stopped");

@@ -5,10 +5,83 @@
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <charconv>
+#include <fstream>
 
 #include "http/client_address.hpp"
 
 namespace teamreg::app {
+namespace {
+
+std::chrono::milliseconds seconds_to_ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0));
+}
+
+std::string finalize_mail(MailSettings& mail) {
+  if (!mail.enabled()) return {};
+  if (mail.from.empty()) return "--mail-from (TEAMREG_MAIL_FROM) is required with --smtp-url";
+  const auto from = notify::parse_mailbox(mail.from);
+  if (!from) {
+    return "--mail-from must be an address like noreply@example.org or "
+           "\"Name <noreply@example.org>\"";
+  }
+  mail.worker.from = *from;
+  if (!mail.reply_to.empty()) {
+    const auto reply_to = notify::parse_mailbox(mail.reply_to);
+    if (!reply_to) return "--mail-reply-to must be an address like help@example.org";
+    mail.worker.reply_to = *reply_to;
+  }
+  if (mail.starttls != "try" && mail.starttls != "required") {
+    return "--smtp-starttls must be try or required";
+  }
+  if (!(mail.timeout_seconds >= 1 && mail.timeout_seconds <= 3600)) {
+    return "--smtp-timeout must be from 1 to 3600 seconds";
+  }
+  if (mail.max_attempts < 1 || mail.max_attempts > 100) {
+    return "--mail-max-attempts must be from 1 to 100";
+  }
+  if (!(mail.retry_base_seconds >= 0.01 && mail.retry_base_seconds <= 86400)) {
+    return "--mail-retry-base must be from 0.01 to 86400 seconds";
+  }
+  if (!(mail.poll_interval_seconds >= 0.01 && mail.poll_interval_seconds <= 3600)) {
+    return "--mail-poll-interval must be from 0.01 to 3600 seconds";
+  }
+  if (!mail.password_file.empty()) {
+    std::ifstream in(mail.password_file);
+    std::string line;
+    if (!in || !std::getline(in, line)) {
+      return fmt::format("--smtp-password-file {} cannot be read", mail.password_file);
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) return fmt::format("--smtp-password-file {} is empty", mail.password_file);
+    mail.password = std::move(line);
+  }
+  if (!mail.password.empty() && mail.user.empty()) {
+    return "an SMTP password is set (TEAMREG_SMTP_PASSWORD or --smtp-password-file) but no "
+           "--smtp-user";
+  }
+  if (!mail.user.empty() && mail.password.empty()) {
+    return "--smtp-user needs a password from TEAMREG_SMTP_PASSWORD or --smtp-password-file";
+  }
+  auto& smtp = mail.smtp;
+  smtp.url = mail.smtp_url;
+  smtp.starttls =
+      mail.starttls == "required" ? notify::StartTls::kRequired : notify::StartTls::kOpportunistic;
+  smtp.user = mail.user;
+  smtp.password = mail.password;
+  smtp.transfer_timeout = seconds_to_ms(mail.timeout_seconds);
+  smtp.connect_timeout = std::min(smtp.transfer_timeout, std::chrono::milliseconds(10'000));
+  if (const auto problem = notify::smtp_config_error(smtp)) {
+    return fmt::format("--smtp-url: {}", *problem);
+  }
+  mail.worker.max_attempts = mail.max_attempts;
+  mail.worker.retry_base = seconds_to_ms(mail.retry_base_seconds);
+  mail.worker.poll_interval = seconds_to_ms(mail.poll_interval_seconds);
+  // Longer than any one send may take, so only a worker that died gives its row up.
+  mail.worker.lease = smtp.transfer_timeout + std::chrono::seconds(10);
+  return {};
+}
+
+}  // namespace
 
 std::string AppConfig::database_location() const {
   return database.empty() ? data_dir + "/teamreg.db" : database;
@@ -71,7 +144,7 @@ std::string finalize(AppConfig& config) {
   config.server.max_upload_bytes =
       documents * config.registration.form.max_file_bytes + (1ULL << 20);
   config.registration.multipart.max_parts = static_cast<std::size_t>(16 + 4 * rules.max_players);
-  return {};
+  return finalize_mail(config.mail);
 }
 
 }  // namespace teamreg::app

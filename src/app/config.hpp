@@ -9,9 +9,33 @@
 #include "files/staging.hpp"
 #include "http/server.hpp"
 #include "ids/team_id.hpp"
+#include "notify/outbox_worker.hpp"
+#include "notify/smtp_sender.hpp"
 #include "registration/service.hpp"
 
 namespace teamreg::app {
+
+/// E-mail notifications (docs/email.md): as given by flags and TEAMREG_* variables, then the
+/// sender's and the worker's configuration derived from them by finalize().
+struct MailSettings {
+  std::string smtp_url;  ///< empty: no mail is queued or sent
+  std::string starttls = "try";
+  std::string user;
+  std::string password_file;
+  std::string password;  ///< TEAMREG_SMTP_PASSWORD or the file's first line; never printed
+  std::string from;
+  std::string reply_to;
+  std::string templates_dir;  ///< empty: the built-in templates
+  double timeout_seconds = 60;
+  int max_attempts = 10;
+  double retry_base_seconds = 180;
+  double poll_interval_seconds = 5;
+
+  notify::SmtpConfig smtp;            ///< derived
+  notify::OutboxWorkerConfig worker;  ///< derived
+
+  bool enabled() const { return !smtp_url.empty(); }
+};
 
 /// Everything `teamreg serve` is told, from flags or TEAMREG_* variables; each part gets its slice.
 struct AppConfig {
@@ -29,6 +53,7 @@ struct AppConfig {
   std::chrono::seconds sweep_interval{60};
   std::size_t worker_threads = 16;
   std::string log_level = "info";
+  MailSettings mail;
 
   std::string database_location() const;
   bool uses_postgres() const;

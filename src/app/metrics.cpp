@@ -80,8 +80,13 @@ std::string Metrics::render(const std::function<void(std::string&)>& gauges) con
       "# HELP teamreg_sweeper_deleted_total Orphaned staged files deleted.\n"
       "# TYPE teamreg_sweeper_deleted_total counter\nteamreg_sweeper_deleted_total {}\n"
       "# HELP teamreg_sweeper_promoted_total Staged files of committed teams promoted late.\n"
-      "# TYPE teamreg_sweeper_promoted_total counter\nteamreg_sweeper_promoted_total {}\n",
-      replays_.load(), sweeper_deleted_.load(), sweeper_promoted_.load());
+      "# TYPE teamreg_sweeper_promoted_total counter\nteamreg_sweeper_promoted_total {}\n"
+      "# HELP teamreg_mail_deliveries_total Mails this process handed to the SMTP server.\n"
+      "# TYPE teamreg_mail_deliveries_total counter\nteamreg_mail_deliveries_total {}\n"
+      "# HELP teamreg_mail_failures_total Delivery attempts of this process that failed.\n"
+      "# TYPE teamreg_mail_failures_total counter\nteamreg_mail_failures_total {}\n",
+      replays_.load(), sweeper_deleted_.load(), sweeper_promoted_.load(), mail_deliveries_.load(),
+      mail_failures_.load());
   if (gauges) gauges(out);
   return out;
 }

@@ -38,6 +38,8 @@ class Metrics final {
   void record_sweep(std::size_t deleted, std::size_t promoted);
   /// One group-commit transaction: how many registrations, how long the database took.
   void record_batch(std::size_t size, double ms);
+  /// One delivery attempt of the outbox worker.
+  void record_mail_attempt(bool delivered) { ++(delivered ? mail_deliveries_ : mail_failures_); }
 
   /// `gauges` are read at scrape time (queue depth, sequence values), outside the counters' lock.
   std::string render(const std::function<void(std::string&)>& gauges) const;
@@ -51,6 +53,8 @@ class Metrics final {
   std::atomic<std::uint64_t> replays_{0};
   std::atomic<std::uint64_t> sweeper_deleted_{0};
   std::atomic<std::uint64_t> sweeper_promoted_{0};
+  std::atomic<std::uint64_t> mail_deliveries_{0};
+  std::atomic<std::uint64_t> mail_failures_{0};
 };
 
 }  // namespace teamreg::app

@@ -238,6 +238,31 @@ std::string_view address_domain(std::string_view address) {
   return at == std::string_view::npos ? std::string_view() : address.substr(at + 1);
 }
 
+std::optional<Mailbox> parse_mailbox(std::string_view text) {
+  const auto trim = [](std::string_view v) {
+    const auto first = v.find_first_not_of(" \t");
+    if (first == std::string_view::npos) return std::string_view();
+    return v.substr(first, v.find_last_not_of(" \t") - first + 1);
+  };
+  text = trim(text);
+  Mailbox box;
+  if (!text.empty() && text.back() == '>') {
+    const auto open = text.rfind('<');
+    if (open == std::string_view::npos) return std::nullopt;
+    box.address = std::string(text.substr(open + 1, text.size() - open - 2));
+    box.display_name = std::string(trim(text.substr(0, open)));
+    for (const char c : box.display_name) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '<' || c == '>' || c == '"') {
+        return std::nullopt;
+      }
+    }
+  } else {
+    box.address = std::string(text);
+  }
+  if (!is_sendable_address(box.address)) return std::nullopt;
+  return box;
+}
+
 bool is_sendable_address(std::string_view address) {
   if (address.size() > kMaxAddressBytes) return false;
   const auto at = address.find('@');

@@ -43,6 +43,11 @@ std::string_view address_domain(std::string_view address);
 /// Nothing else can reach a header or an SMTP envelope command.
 bool is_sendable_address(std::string_view address);
 
+/// An operator's address setting (--mail-from, --mail-reply-to): `addr@example.org` or
+/// `Display Name <addr@example.org>`, the address sendable (is_sendable_address) and the name free
+/// of control characters and of `<>"`. Empty when it is neither.
+std::optional<Mailbox> parse_mailbox(std::string_view text);
+
 /// RFC 5322 date-time in UTC: `Tue, 01 Dec 2026 01:02:03 +0000`.
 std::string format_rfc5322_date(std::chrono::system_clock::time_point time);
 
