@@ -473,5 +473,22 @@ TEST(MailTest, EncodedWordsNeverSplitACharacter) {
   for (const std::string& line : lines) EXPECT_LE(line.size(), 78u);
 }
 
+TEST(MailTest, ParseMailboxTakesAnAddressOrANameWithAnAddress) {
+  auto plain = parse_mailbox(" noreply@icct26.example.org ");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->address, "noreply@icct26.example.org");
+  EXPECT_EQ(plain->display_name, "");
+  auto named = parse_mailbox("ICCT26 Registrations <noreply@icct26.example.org>");
+  ASSERT_TRUE(named);
+  EXPECT_EQ(named->address, "noreply@icct26.example.org");
+  EXPECT_EQ(named->display_name, "ICCT26 Registrations");
+  EXPECT_FALSE(parse_mailbox(""));
+  EXPECT_FALSE(parse_mailbox("not an address"));
+  EXPECT_FALSE(parse_mailbox("Name <noreply@example.org"));
+  EXPECT_FALSE(parse_mailbox("Bad\r\nBcc: x@y.org <noreply@example.org>"));
+  EXPECT_FALSE(parse_mailbox("\"Quoted\" <noreply@example.org>"));
+  EXPECT_FALSE(parse_mailbox("noreply@example.org\r\nBcc: x@y.org"));
+}
+
 }  // namespace
 }  // namespace teamreg::notify
