@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
 #include <atomic>
 #include <filesystem>
 #include <memory>
@@ -13,6 +15,8 @@
 #include "admin/cli.hpp"
 #include "admin/service.hpp"
 #include "core/uuid.hpp"
+#include "ids/team_id.hpp"
+#include "notify/outbox_worker.hpp"
 #include "registration/refusals.hpp"
 #include "registration/validation.hpp"
 #include "storage/postgres/pg_admin_store.hpp"
@@ -114,7 +118,7 @@ class AdminServiceTest : public ::testing::TestWithParam<std::string> {
   /// Commits one registration; returns its team ID, or the error code name.
   std::string register_team(const std::string& team_name, const std::string& email,
                             const std::string& church = "Church of Testing",
-                            const std::string& phone = "9876543210") {
+                            const std::string& phone = "9876543210", bool mail = false) {
     Registration r;
     r.request_uuid = random_uuid();
     r.request_id = "test";
@@ -126,7 +130,7 @@ class AdminServiceTest : public ::testing::TestWithParam<std::string> {
     r.vice = Person{"Vice Test", "9876543211", "vice." + email, ""};
     for (int i = 0; i < 11; ++i) r.players.push_back(Player{"Player Name", "Batsman"});
     auto outcomes =
-        store_->commit_batch(std::span<const Registration>(&r, 1), storage::CommitRules{"team", 2, false});
+        store_->commit_batch(std::span<const Registration>(&r, 1), storage::CommitRules{"team", 2, mail});
     if (auto* committed = std::get_if<storage::Committed>(&outcomes.at(0))) {
       return committed->team_id;
     }
@@ -150,11 +154,22 @@ class AdminServiceTest : public ::testing::TestWithParam<std::string> {
     return n;
   }
 
+  /// An AdminService over the same stores that queues mail with each confirm and reject.
+  AdminService mailing_service() {
+    return AdminService(*store_, *admin_store_, *outbox_,
+                        AdminConfig{"team", 2, true, [this] { ++mail_wakeups_; }});
+  }
+
+  std::vector<storage::OutboxRow> outbox_rows(std::string_view status = "") {
+    return outbox_->list(status, 1000, 0).rows;
+  }
+
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::AdminStore> admin_store_;
   std::unique_ptr<storage::OutboxStore> outbox_;
   std::unique_ptr<AdminService> service_;
+  int mail_wakeups_ = 0;
 };
 
 TEST_P(AdminServiceTest, FreshSequenceShowsZeroAndNextOne) {
@@ -436,6 +451,243 @@ TEST_P(AdminServiceTest, CliRunsTheSameOperations) {
 
 std::string backend_name(const ::testing::TestParamInfo<std::string>& info) {
   return info.param;
+}
+
+// --- the e-mail outbox (issue 10) ---------------------------------------------------------------
+
+TEST_P(AdminServiceTest, EachCommittedRegistrationQueuesOneReceivedMailOnlyWhenMailIsOn) {
+  const std::string quiet = register_team("Quiet Team", "quiet@example.com");
+  ASSERT_EQ(quiet, "ICCT-001");
+  EXPECT_TRUE(outbox_rows().empty()) << "mail is off: nothing may be queued";
+
+  const std::string team = register_team("Mail Team", "mail@example.com", "Church of Mail",
+                                         "9876500000", /*mail=*/true);
+  ASSERT_EQ(team, "ICCT-002");
+  const auto rows = outbox_rows();
+  ASSERT_EQ(rows.size(), 1U);
+  EXPECT_EQ(rows[0].kind, "received");
+  EXPECT_EQ(rows[0].team_id, team);
+  EXPECT_EQ(rows[0].recipient, "mail@example.com");
+  EXPECT_EQ(rows[0].cc, "vice.mail@example.com");
+  EXPECT_EQ(rows[0].status, "pending");
+  EXPECT_EQ(rows[0].attempts, 0);
+  EXPECT_TRUE(rows[0].next_attempt_at);
+
+  // A refused registration (same captain e-mail) queues nothing.
+  EXPECT_EQ(register_team("Other Team", "mail@example.com", "Church of Mail", "9876500001", true),
+            "DUPLICATE_CAPTAIN_EMAIL");
+  EXPECT_EQ(outbox_rows().size(), 1U);
+}
+
+TEST_P(AdminServiceTest, ConfirmAndRejectQueueTheirMailWithTheChangeAndNothingWithoutOne) {
+  const std::string team = register_team("Status Team", "status@example.com");
+  AdminService mailing = mailing_service();
+  ASSERT_TRUE(mailing.confirm(team, "tester"));
+  ASSERT_TRUE(mailing.confirm(team, "tester"));  // no change: no second mail
+  ASSERT_TRUE(mailing.reject(team, "  Pastor letter unsigned  ", "tester"));
+  auto rows = outbox_rows();
+  ASSERT_EQ(rows.size(), 2U);
+  EXPECT_EQ(rows[0].kind, "rejected");  // newest first
+  EXPECT_EQ(rows[1].kind, "confirmed");
+  EXPECT_EQ(mail_wakeups_, 2);
+  ASSERT_TRUE(service_->confirm(team, "tester"));  // mail off for this service
+  EXPECT_EQ(outbox_rows().size(), 2U);
+
+  // The reason travels with the rejected mail's row.
+  std::optional<storage::ClaimedMail> claimed;
+  for (int i = 0; i < 2; ++i) {
+    auto mail = outbox_->claim("c" + std::to_string(i), std::chrono::minutes(5));
+    ASSERT_TRUE(mail);
+    if (mail->kind == "rejected") claimed = mail;
+  }
+  ASSERT_TRUE(claimed);
+  EXPECT_EQ(claimed->reason, "Pastor letter unsigned");
+
+  // An un-reject that fails (the church is full again) rolls back with its mail.
+  ASSERT_TRUE(mailing.reject(team, "", "tester"));
+  register_team("Fill One", "fill1@example.com");
+  register_team("Fill Two", "fill2@example.com");
+  const auto before = outbox_rows().size();
+  const auto refused = mailing.confirm(team, "tester");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kChurchLimitReached);
+  EXPECT_EQ(outbox_rows().size(), before);
+  const auto missing = mailing.confirm("ICCT-999", "tester");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(outbox_rows().size(), before);
+}
+
+TEST_P(AdminServiceTest, AClaimedMailIsNobodyElsesUntilItsLeaseRunsOut) {
+  const std::string team = register_team("Lease Team", "lease@example.com");
+  AdminService mailing = mailing_service();
+  ASSERT_TRUE(mailing.confirm(team, "tester"));
+  auto first = outbox_->claim("first", std::chrono::milliseconds(300));
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->attempts, 1);
+  EXPECT_EQ(first->recipient, "lease@example.com");
+  EXPECT_FALSE(outbox_->claim("second", std::chrono::minutes(5))) << "leased to first";
+  const auto due = outbox_->next_due();
+  ASSERT_TRUE(due);
+  EXPECT_GT(due->count(), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  auto second = outbox_->claim("second", std::chrono::minutes(5));
+  ASSERT_TRUE(second) << "the first worker died: its lease ran out";
+  EXPECT_EQ(second->id, first->id);
+  EXPECT_EQ(second->attempts, 2);
+  // The first worker's late report no longer counts; the second's does.
+  outbox_->mark_failed(first->id, "first", std::nullopt, "stale");
+  EXPECT_EQ(outbox_rows("pending").size(), 1U);
+  outbox_->mark_sent(second->id);
+  const auto sent = outbox_rows("sent");
+  ASSERT_EQ(sent.size(), 1U);
+  EXPECT_TRUE(sent[0].sent_at);
+  EXPECT_FALSE(sent[0].next_attempt_at);
+  EXPECT_FALSE(outbox_->next_due());
+}
+
+TEST_P(AdminServiceTest, FailedMailsAreRetriedLaterOrDieAndADeadOneIsRequeuedAudited) {
+  const std::string team = register_team("Retry Team", "retry@example.com");
+  AdminService mailing = mailing_service();
+  ASSERT_TRUE(mailing.confirm(team, "tester"));
+  auto mail = outbox_->claim("w", std::chrono::minutes(5));
+  ASSERT_TRUE(mail);
+  outbox_->mark_failed(mail->id, "w", std::chrono::milliseconds(200), "451 try later");
+  auto rows = outbox_rows("pending");
+  ASSERT_EQ(rows.size(), 1U);
+  EXPECT_EQ(rows[0].last_error, "451 try later");
+  EXPECT_FALSE(outbox_->claim("w", std::chrono::minutes(5))) << "not due yet";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  mail = outbox_->claim("w2", std::chrono::minutes(5));
+  ASSERT_TRUE(mail);
+  outbox_->mark_failed(mail->id, "w2", std::nullopt, "550 no such user");
+  rows = outbox_rows("dead");
+  ASSERT_EQ(rows.size(), 1U);
+  EXPECT_EQ(rows[0].attempts, 2);
+  EXPECT_EQ(rows[0].last_error, "550 no such user");
+  const auto stats = outbox_->stats();
+  EXPECT_EQ(stats.dead, 1);
+  EXPECT_EQ(stats.pending, 0);
+
+  EXPECT_EQ(mailing.retry_mail(mail->id, "tester").value(), true);
+  EXPECT_EQ(audit_count("outbox.retry"), 1);
+  rows = outbox_rows("pending");
+  ASSERT_EQ(rows.size(), 1U);
+  EXPECT_EQ(rows[0].attempts, 0);
+  EXPECT_EQ(mailing.retry_mail(mail->id, "tester").value(), false) << "already pending";
+  EXPECT_EQ(audit_count("outbox.retry"), 1);
+  mail = outbox_->claim("w3", std::chrono::minutes(5));
+  ASSERT_TRUE(mail) << "a requeued mail is due at once";
+  outbox_->mark_sent(mail->id);
+  EXPECT_EQ(mailing.retry_mail(mail->id, "tester").error().code, ErrorCode::kMailAlreadySent);
+  EXPECT_EQ(mailing.retry_mail(mail->id + 100, "tester").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(mailing.outbox("bogus", 10, 0).error().field, "status");
+  EXPECT_EQ(outbox_->stats().sent, 1);
+}
+
+TEST_P(AdminServiceTest, ConcurrentClaimsFromSeveralStoresTakeEachMailOnce) {
+  constexpr int kMails = 40;
+  for (int i = 0; i < kMails; ++i) {
+    ASSERT_EQ(register_team(fmt::format("Race Team {}", i), fmt::format("race{}@example.com", i),
+                            fmt::format("Church {}", i), fmt::format("98765{:05d}", i), true),
+              ids::format_team_id(ids::SequenceFormat{}, i + 1));
+  }
+  constexpr int kWorkers = 4;
+  std::vector<std::unique_ptr<storage::OutboxStore>> stores;
+  for (int w = 0; w < kWorkers; ++w) stores.push_back(backend_->open_outbox_store());
+  std::vector<std::vector<std::int64_t>> claimed(kWorkers);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWorkers; ++w) {
+    threads.emplace_back([&, w] {
+      while (auto mail = stores[w]->claim("worker" + std::to_string(w), std::chrono::minutes(5))) {
+        claimed[w].push_back(mail->id);
+        stores[w]->mark_sent(mail->id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::vector<std::int64_t> all;
+  for (const auto& ids : claimed) all.insert(all.end(), ids.begin(), ids.end());
+  std::sort(all.begin(), all.end());
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(kMails));
+  EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end()) << "a mail claimed twice";
+  EXPECT_EQ(outbox_->stats().sent, kMails);
+}
+
+/// Records what the worker sends and answers as told.
+class ScriptedSender final : public notify::MailSender {
+ public:
+  notify::SendResult send(const notify::MailMessage& message) override {
+    sent.push_back(message);
+    return next;
+  }
+  std::vector<notify::MailMessage> sent;
+  notify::SendResult next;
+};
+
+TEST_P(AdminServiceTest, WorkerSendsTheTeamsMailRetriesTransientFailuresAndGivesUp) {
+  const std::string team = register_team("Worker Team", "worker@example.com", "Church of Work",
+                                         "9876543210", /*mail=*/true);
+  ScriptedSender sender;
+  const auto templates = notify::MailTemplates::builtin();
+  notify::OutboxWorkerConfig config;
+  config.from = notify::Mailbox{"ICCT26", "noreply@icct26.example.org"};
+  config.max_attempts = 2;
+  config.retry_base = std::chrono::milliseconds(1);
+  int delivered = 0;
+  int failed = 0;
+  notify::OutboxWorker worker(*outbox_, *store_, sender, templates, config,
+                              [&](bool ok) { ++(ok ? delivered : failed); });
+
+  ASSERT_TRUE(worker.deliver_one());
+  ASSERT_EQ(sender.sent.size(), 1U);
+  const notify::MailMessage& mail = sender.sent[0];
+  EXPECT_EQ(mail.to.address, "worker@example.com");
+  EXPECT_EQ(mail.to.display_name, "Captain Test");
+  ASSERT_EQ(mail.cc.size(), 1U);
+  EXPECT_EQ(mail.cc[0].address, "vice.worker@example.com");
+  EXPECT_EQ(mail.from.address, "noreply@icct26.example.org");
+  const auto rows = outbox_rows();
+  ASSERT_EQ(rows.size(), 1U);
+  EXPECT_EQ(mail.message_id, fmt::format("<teamreg.outbox.{}@icct26.example.org>", rows[0].id));
+  EXPECT_NE(mail.subject.find(team), std::string::npos);
+  EXPECT_NE(mail.text.find("Player Name"), std::string::npos);
+  EXPECT_EQ(rows[0].status, "sent");
+  EXPECT_FALSE(worker.deliver_one()) << "nothing else is due";
+
+  // A transient failure is retried after the back-off; the last attempt makes the row dead.
+  AdminService mailing = mailing_service();
+  ASSERT_TRUE(mailing.confirm(team, "tester"));
+  sender.next = notify::SendResult{notify::SendStatus::kTransient, "451 busy", 451};
+  ASSERT_TRUE(worker.deliver_one());
+  EXPECT_EQ(outbox_rows("pending").size(), 1U);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(worker.deliver_one());
+  const auto dead = outbox_rows("dead");
+  ASSERT_EQ(dead.size(), 1U);
+  EXPECT_EQ(dead[0].attempts, 2);
+  EXPECT_EQ(dead[0].last_error, "451 busy");
+
+  // A permanent refusal is dead at once.
+  ASSERT_TRUE(mailing.reject(team, "", "tester"));
+  sender.next = notify::SendResult{notify::SendStatus::kPermanent, "550 no", 550};
+  ASSERT_TRUE(worker.deliver_one());
+  EXPECT_EQ(outbox_rows("dead").size(), 2U);
+  EXPECT_EQ(delivered, 1);
+  EXPECT_EQ(failed, 3);
+}
+
+TEST(OutboxRetryDelay, DoublesFromTheBaseWithinAQuarterEitherWay) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(notify::retry_delay(1, milliseconds(1000), 0.5), milliseconds(1000));
+  EXPECT_EQ(notify::retry_delay(2, milliseconds(1000), 0.5), milliseconds(2000));
+  EXPECT_EQ(notify::retry_delay(4, milliseconds(1000), 0.0), milliseconds(6000));
+  EXPECT_EQ(notify::retry_delay(4, milliseconds(1000), 1.0), milliseconds(10000));
+  // The defaults: 10 attempts, 3 min base: about a day from the first attempt to the last.
+  milliseconds total{0};
+  for (int failed = 1; failed < 10; ++failed) {
+    total += notify::retry_delay(failed, milliseconds(180'000), 0.5);
+  }
+  EXPECT_EQ(std::chrono::duration_cast<std::chrono::minutes>(total).count(), 1533);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AdminServiceTest, ::testing::Values("sqlite", "postgres"),
