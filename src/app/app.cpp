@@ -41,6 +41,7 @@
 #include "storage/sqlite/sqlite_admin_store.hpp"
 #include "storage/sqlite/sqlite_outbox_store.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
+#include "web/assets.hpp"
 
 namespace teamreg::app {
 namespace {
@@ -356,6 +357,8 @@ int serve(AppConfig config) {
   }
   admin::AdminRoutes admin_routes(admin_service, admin_auth, blobs, staging);
   admin_routes.add_routes(router);
+  const web::WebAssets web_assets;
+  web_assets.add_routes(router);
   router.add_immediate("GET", "/health", [](const http::Request&) {
     return http::json_response(200, R"({"status":"ok"})");
   });
