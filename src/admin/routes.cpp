@@ -19,6 +19,12 @@ namespace json = boost::json;
 constexpr int kMaxPageSize = 1000;
 constexpr int kMaxOffset = 1'000'000'000;
 
+/// CSP of a document shown inline: `sandbox` gives it an opaque origin with no scripts, forms or
+/// popups, so even a crafted PDF cannot act as the console; only the console may frame it.
+/// Checked with Chromium 156: its PDF viewer still renders a sandboxed PDF, both inside the
+/// console's <iframe> and opened on its own.
+constexpr std::string_view kInlineDocumentPolicy = "sandbox; frame-ancestors 'self'";
+
 http::Response error(const Error& e, const http::Request& request) {
   return http::error_response(e, request.request_id);
 }
@@ -98,6 +104,13 @@ json::object sequence_json(const SequenceView& view) {
                       {"current_number", view.current_number},
                       {"next_team_id", view.next_team_id},
                       {"highest_issued", view.highest_issued}};
+}
+
+/// Only the kinds the upload recognised by their bytes may be shown in the browser; anything else
+/// (there is nothing else today) stays a download.
+bool previewable(std::string_view content_type) {
+  return content_type == "application/pdf" || content_type == "image/png" ||
+         content_type == "image/jpeg";
 }
 
 std::string_view extension_of(std::string_view content_type) {
@@ -394,11 +407,18 @@ http::Response AdminRoutes::document(const http::Request& request) {
   response.status = 200;
   response.content_type = record->content_type;
   response.body = std::move(bytes);
+  // ?inline=1 is the console's preview (an <img> or an <iframe>); the name stays the safe
+  // download name either way.
+  const bool show_inline =
+      request.query_param("inline") == "1" && previewable(record->content_type);
   response.headers.emplace_back(
       "Content-Disposition",
-      fmt::format("attachment; filename=\"{}\"",
+      fmt::format("{}; filename=\"{}\"", show_inline ? "inline" : "attachment",
                   download_name(team_id, record->field, record->content_type)));
   response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  if (show_inline) {
+    response.headers.emplace_back("Content-Security-Policy", std::string(kInlineDocumentPolicy));
+  }
   return response;
 }
 

@@ -445,6 +445,34 @@ class Documents(AdminCase):
                 self.assertEqual(got.header("X-Content-Type-Options"), "nosniff")
                 self.assertCors(got)
 
+    def test_inline_preview_keeps_the_safe_name_and_adds_a_sandbox(self):
+        server, token = self.admin_server()
+        resp = register(server)
+        team_id = self.assertCreated(resp, "ICCT-001")
+        sent = {p.name: p for p in resp.form.parts if p.is_file}
+        stored = server.backend().documents()[team_id]
+        for name, part in sent.items():
+            with self.subTest(field=name):
+                url = f"/admin/teams/{team_id}/files/{name}"
+                shown = admin_request(server, "GET", f"{url}?inline=1", token)
+                self.assertEqual(shown.status, 200, shown.describe())
+                self.assertEqual(shown.body, part.data)
+                content_type = stored[name]["content_type"]
+                self.assertEqual(shown.header("Content-Type"), content_type)
+                self.assertEqual(shown.header("Content-Disposition"),
+                                 f'inline; filename="{team_id}_{name}.{EXTENSIONS[content_type]}"')
+                self.assertEqual(shown.header("X-Content-Type-Options"), "nosniff")
+                self.assertEqual(shown.header("Content-Security-Policy"), "sandbox; frame-ancestors 'self'")
+                self.assertEqual(shown.header("Cache-Control"), "no-store")
+                # Any other value, or none, is the download it always was.
+                for query in ("", "?inline=0", "?inline=true", "?inline="):
+                    got = admin_request(server, "GET", f"{url}{query}", token)
+                    self.assertEqual(got.status, 200, got.describe())
+                    self.assertTrue(got.header("Content-Disposition").startswith("attachment; "), query)
+                    self.assertIsNone(got.header("Content-Security-Policy"), query)
+        anonymous = admin_request(server, "GET", f"/admin/teams/{team_id}/files/pastor_letter?inline=1", None)
+        self.assertEqual(anonymous.status, 401, anonymous.describe())
+
     def test_documents_are_found_by_team_and_field_only(self):
         server, token = self.admin_server()
         self.assertCreated(register(server), "ICCT-001")
