@@ -66,7 +66,9 @@ export function table({ caption, columns, rows, empty = 'Nothing to show.' }) {
       caption ? el('caption', { class: 'visually-hidden' }, caption) : null,
       el('thead', {}, el('tr', {}, columns.map((c) => el('th', { scope: 'col' }, c.label)))),
       el('tbody', {}, rows.map((row) => el('tr', {},
-        columns.map((c) => el('td', { 'data-label': c.label }, c.cell(row))))))));
+        // One wrapper per cell, so that on narrow screens (where a cell is a two-column grid of
+        // its label and its content) text and elements stay together.
+        columns.map((c) => el('td', { 'data-label': c.label }, el('div', {}, c.cell(row)))))))));
 }
 
 /** A definition list from [label, value] pairs. */

@@ -2,6 +2,8 @@
 import { el } from './dom.js';
 
 export function pager({ total, offset, limit, shown, link, label }) {
+  // One page needs no pager: the page says how many there are.
+  if (offset === 0 && total <= shown) return document.createDocumentFragment();
   const first = total === 0 ? 0 : offset + 1;
   const last = offset + shown;
   const previous = offset > 0 ? link(Math.max(0, offset - limit)) : null;

@@ -9,13 +9,20 @@ const LIMIT = 50;
 const STATUSES = [['', 'All'], ['pending', 'Waiting'], ['sent', 'Sent'], ['dead', 'Given up']];
 const KINDS = { received: 'Registration received', confirmed: 'Team confirmed', rejected: 'Team rejected' };
 
+/** The one time that matters for the mail's status. */
+function when(mail) {
+  if (mail.status === 'sent') return el('span', {}, 'Sent ', time(mail.sent_at));
+  if (mail.status === 'pending') return el('span', {}, 'Next try ', time(mail.next_attempt_at));
+  return el('span', {}, 'Queued ', time(mail.created_at));
+}
+
 function mailTable(mails, status, retryCell) {
   return table({
     caption: 'Mails',
     columns: [
       { label: 'ID', cell: (m) => String(m.id) },
       { label: 'Kind', cell: (m) => KINDS[m.kind] ?? m.kind },
-      { label: 'Team', cell: (m) => (m.team_id ? el('a', { href: href('teams', m.team_id) }, m.team_id) : '—') },
+      { label: 'Team', cell: (m) => (m.team_id ? el('a', { class: 'nowrap', href: href('teams', m.team_id) }, m.team_id) : '—') },
       { label: 'To', cell: (m) => [m.recipient, m.cc ? el('span', { class: 'muted' }, ` (cc ${m.cc})`) : null] },
       {
         label: 'Status',
@@ -23,10 +30,8 @@ function mailTable(mails, status, retryCell) {
           STATUSES.find(([s]) => s === m.status)?.[1] ?? m.status),
       },
       { label: 'Attempts', cell: (m) => String(m.attempts) },
-      { label: 'Queued', cell: (m) => time(m.created_at) },
-      { label: 'Next attempt', cell: (m) => (m.status === 'pending' ? time(m.next_attempt_at) : '—') },
-      { label: 'Sent', cell: (m) => time(m.sent_at) },
-      { label: 'Last error', cell: (m) => m.last_error || el('span', { class: 'muted' }, '—') },
+      { label: 'When', cell: when },
+      { label: 'Last error', cell: (m) => (m.last_error ? el('span', { class: 'error-text' }, m.last_error) : el('span', { class: 'muted' }, '—')) },
       { label: 'Retry', cell: retryCell },
     ],
     rows: mails,

@@ -36,7 +36,7 @@ export async function render(view, { query }) {
   });
 
   const search = el('input', { id: 'teams-q', name: 'q', type: 'search', value: q,
-    placeholder: 'ID, team, church, captain, e-mail, phone' });
+    placeholder: 'Team ID, name, church, captain, e-mail or phone' });
   const form = el('form', { class: 'filters', role: 'search', 'aria-label': 'Find teams' },
     el('div', { class: 'field field-grow' }, el('label', { for: 'teams-q' }, 'Search'), search),
     el('div', { class: 'field' }, select('teams-status', 'Status',
