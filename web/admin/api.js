@@ -1,5 +1,6 @@
 // The one way the console talks to the server: fetch with the session cookie (never a token in
 // storage), JSON both ways, and the API's one error shape turned into an ApiError.
+import { sentence } from './dom.js';
 
 export class ApiError extends Error {
   constructor(status, body, retryAfter) {
@@ -57,12 +58,12 @@ export function describeError(error) {
   if (!(error instanceof ApiError)) return `Something went wrong in the console: ${error.message}`;
   switch (error.code) {
     case 'FORBIDDEN':
-      return `${error.message} Your account can look at everything but change nothing.`;
+      return `${sentence(error.message)} Your account can look at everything but change nothing.`;
     case 'CSRF_REJECTED':
-      return `${error.message} Reload the console and try again.`;
+      return `${sentence(error.message)} Reload the console and try again.`;
     case 'RATE_LIMITED':
       return error.retryAfter
-        ? `${error.message} Try again in ${error.retryAfter} seconds.`
+        ? `${sentence(error.message)} Try again in ${error.retryAfter} seconds.`
         : error.message;
     default:
       return error.message;
