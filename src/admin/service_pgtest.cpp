@@ -667,13 +667,23 @@ TEST_P(AdminServiceTest, WorkerSendsTheTeamsMailRetriesTransientFailuresAndGives
   EXPECT_EQ(dead[0].attempts, 2);
   EXPECT_EQ(dead[0].last_error, "451 busy");
 
-  // A permanent refusal is dead at once.
+  // A server's 5xx is retried like any refusal; a mail that cannot be composed dies at once.
   ASSERT_TRUE(mailing.reject(team, "", "tester"));
   sender.next = notify::SendResult{notify::SendStatus::kPermanent, "550 no", 550};
   ASSERT_TRUE(worker.deliver_one());
-  EXPECT_EQ(outbox_rows("dead").size(), 2U);
+  EXPECT_EQ(outbox_rows("pending").size(), 1U);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  sender.next = notify::SendResult{notify::SendStatus::kPermanent, "message not sent: bad", 0};
+  ASSERT_TRUE(worker.deliver_one());
+  const auto all_dead = outbox_rows("dead");
+  ASSERT_EQ(all_dead.size(), 2U);
+  EXPECT_EQ(all_dead[0].attempts, 2);
+  ASSERT_TRUE(mailing.confirm(team, "tester"));
+  ASSERT_TRUE(worker.deliver_one());
+  EXPECT_EQ(outbox_rows("dead").size(), 3U);
+  EXPECT_EQ(outbox_rows("dead")[0].attempts, 1) << "unsendable: dead at its first attempt";
   EXPECT_EQ(delivered, 1);
-  EXPECT_EQ(failed, 3);
+  EXPECT_EQ(failed, 5);
 }
 
 TEST(OutboxRetryDelay, DoublesFromTheBaseWithinAQuarterEitherWay) {
