@@ -1304,9 +1304,9 @@ class E2ETestCase(unittest.TestCase):
         return server
 
     def start_smtp_capture(self, mode: str | None = None, delay_data: float | None = None,
-                           start: bool = True) -> "SmtpCapture":
+                           start: bool = True, auth: str | None = None) -> "SmtpCapture":
         """An SMTP capture server stopped and removed after the test (after the servers that use it)."""
-        capture = SmtpCapture(mode, delay_data, start=False)
+        capture = SmtpCapture(mode, delay_data, start=False, auth=auth)
         self._smtp_captures.append(capture)
         self.addCleanup(capture.cleanup)
         if start:
@@ -1502,9 +1502,12 @@ class SmtpCapture:
     DATA before storing and answering. stop() and start() again keep the port and the mail dir, so a client
     configured with .url reaches the restarted server; start(mode=...) changes the mode."""
 
-    def __init__(self, mode: str | None = None, delay_data: float | None = None, start: bool = True) -> None:
+    def __init__(self, mode: str | None = None, delay_data: float | None = None, start: bool = True,
+                 auth: str | None = None) -> None:
+        """auth: "USER:PASSWORD" makes the server require AUTH (without TLS: loopback tests only)."""
         self.mode = mode
         self.delay_data = delay_data
+        self.auth = auth
         self.number = next(_smtp_counter)
         self.root = tempfile.mkdtemp(prefix="teamreg-e2e-smtp-")
         self.dir = os.path.join(self.root, "mail")
@@ -1538,6 +1541,8 @@ class SmtpCapture:
             argv.append(f"--{self.mode}")
         if self.delay_data:
             argv += ["--delay-data", str(self.delay_data)]
+        if self.auth:
+            argv += ["--auth", self.auth]
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH")}
         last_error = ""
         for _ in range(3):  # a just-closed port can take a moment to be free for a new listener

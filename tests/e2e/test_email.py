@@ -466,6 +466,46 @@ class Configuration(MailCase):
         self.assertIn("--mail-from", result.stderr)
 
 
+    def test_check_says_whether_the_smtp_server_accepts_a_connection_without_failing(self):
+        capture = self.capture()
+        server = self.start_server()
+        flags = ["--smtp-url", capture.url, "--mail-from", MAIL_FROM]
+        up = h.teamreg_cli(server, "check", *flags)
+        self.assertEqual(up.returncode, 0, up.stderr[-2000:])
+        self.assertIn("SMTP server accepts connections", up.stdout)
+        self.assertIn("check passed", up.stdout)
+        self.assertEqual(capture.messages(), [], "check must not send mail")
+        capture.stop()
+        down = h.teamreg_cli(server, "check", *flags)
+        self.assertEqual(down.returncode, 0, "an unreachable SMTP server is a warning, not a failure")
+        self.assertIn("check warning", down.stderr)
+        self.assertIn("check passed", down.stdout)
+
+    def test_smtp_login_with_the_password_from_the_environment_or_a_file_never_logged(self):
+        password = "s3cret-Mail-Password-26"
+        capture = self.start_smtp_capture(auth=f"mailer:{password}")
+        server = self.start_server(*self.mail_args(capture, smtp_user="mailer"),
+                                   env={"TEAMREG_SMTP_PASSWORD": password})
+        self.register_team(server, team_id="ICCT-001")
+        capture.wait_for(1, MAIL_TIMEOUT_S)
+        self.assertTrue(capture.messages()[0]["authenticated"])
+        server.stop()
+        self.assertNotIn(password, server.stderr_text(whole=True))
+
+        secret_file = os.path.join(os.path.dirname(server.data_dir), "smtp-password")
+        with open(secret_file, "w", encoding="utf-8") as f:
+            f.write(password + "\n")
+        other = self.start_server(*self.mail_args(capture, smtp_user="mailer", smtp_password_file=secret_file))
+        self.register_team(other, team_id="ICCT-001")
+        capture.wait_for(2, MAIL_TIMEOUT_S)
+        self.assertTrue(capture.messages()[1]["authenticated"])
+        other.stop()
+        self.assertNotIn(password, other.stderr_text(whole=True))
+
+        refused = self.refused_start(*self.mail_args(capture, smtp_user="mailer"))
+        self.assertIn("TEAMREG_SMTP_PASSWORD", refused.stderr)
+
+
 class Failures(MailCase):
     def test_smtp_down_during_confirm_then_the_mail_arrives_once_after_it_returns(self):
         capture = self.capture()
