@@ -41,7 +41,7 @@ export async function watchPage(page) {
   const consoleErrors = [];
   const pageErrors = [];
   page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
+    if (message.type() === 'error') consoleErrors.push(`${message.text()} (${message.location().url || 'no URL'})`);
   });
   page.on('pageerror', (error) => pageErrors.push(String(error)));
   await page.addInitScript(() => {
