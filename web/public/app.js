@@ -2,9 +2,9 @@
 // Every input's id is its API field name (team_name, player_3_name, …), so an error the server
 // names in details.field lands next to the input with that id.
 import {
-  MAX_PLAYERS, MIN_PLAYERS, checkEmail, checkFile, checkPhone, checkRole, checkText, churchKey,
-  formatBytes, trim,
+  MAX_PLAYERS, MIN_PLAYERS, checkEmail, checkFile, checkPhone, checkRole, checkText, churchKey, trim,
 } from './rules.js';
+import { renderReview } from './review.js';
 import { IdempotencyKeys, fingerprintOf, isRetryable, send } from './upload.js';
 
 const $ = (id) => document.getElementById(id);
@@ -116,8 +116,8 @@ function lockedChurchMessage(value) {
     'Choose another church.';
 }
 
-/** Fetches which churches are full; revalidate re-checks a church typed before the answer came. */
-async function loadChurches({ revalidate = false } = {}) {
+/** Fetches which churches are full, for the suggestions and for the check of the church field. */
+async function loadChurches() {
   try {
     const response = await fetch('/api/churches/availability', { headers: { Accept: 'application/json' } });
     if (!response.ok) return;
@@ -132,8 +132,11 @@ async function loadChurches({ revalidate = false } = {}) {
     return option;
   });
   $('church-list').replaceChildren(...options);
+  // A church typed before the answer came may be full; an error already shown (say, the
+  // server's) stays until the field is edited.
   const church = $('church_name');
-  if (revalidate && trim(church.value)) validate(church);
+  const locked = lockedChurchMessage(trim(church.value));
+  if (locked && church.getAttribute('aria-invalid') !== 'true') showError(church, locked);
 }
 
 // ---- people and players -------------------------------------------------------------------
@@ -196,62 +199,10 @@ function removePlayer(row) {
   announce(`Player removed. ${playerList.children.length} players.`);
 }
 
-// ---- review -------------------------------------------------------------------------------
-
-function el(tag, text, className) {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;
-  if (className) node.className = className;
-  return node;
-}
+// ---- steps --------------------------------------------------------------------------------
 
 function value(id) {
   return trim($(id).value);
-}
-
-function fileText(input) {
-  const file = input.files[0];
-  return file ? `${file.name} (${formatBytes(file.size)})` : '';
-}
-
-function summaryList(rows) {
-  const dl = el('dl', undefined, 'summary');
-  for (const [term, detail] of rows) dl.append(el('dt', term), el('dd', detail || '—'));
-  return dl;
-}
-
-function renderReview() {
-  const review = $('review');
-  const section = (title, content) => {
-    const box = el('section', undefined, 'review-section');
-    box.append(el('h3', title), content);
-    return box;
-  };
-  const person = (p) => summaryList([
-    ['Name', value(`${p}_name`)], ['Phone', value(`${p}_phone`)], ['E-mail', value(`${p}_email`)],
-    ['WhatsApp', value(`${p}_whatsapp`)],
-  ]);
-  const players = el('ol', undefined, 'review-players');
-  [...playerList.children].forEach((_, i) => {
-    const item = el('li');
-    item.append(el('strong', value(`player_${i}_name`)), el('span', ` · ${$(`player_${i}_role`).value || 'no role'}`));
-    const aadhar = fileText($(`player_${i}_aadhar_file`));
-    const subscription = fileText($(`player_${i}_subscription_file`));
-    const documents = [aadhar && `Aadhaar: ${aadhar}`, subscription && `subscription: ${subscription}`];
-    item.append(el('div', documents.filter(Boolean).join('; ') || 'No documents', 'hint'));
-    players.append(item);
-  });
-  review.replaceChildren(
-    section('Team', summaryList([['Team name', value('team_name')], ['Church', value('church_name')]])),
-    section('Captain', person('captain')),
-    section('Vice-captain', person('vice')),
-    section(`Players (${playerList.children.length})`, players),
-    section('Documents', summaryList([
-      ["Pastor's letter", fileText($('pastor_letter'))],
-      ['Payment receipt', fileText($('payment_receipt')) || 'not attached'],
-      ['Group photo', fileText($('group_photo')) || 'not attached'],
-    ])),
-  );
 }
 
 function showStep(name, { focus = true } = {}) {
@@ -271,7 +222,7 @@ async function toReview(event) {
       : `${invalid.length} fields need attention; the first has the focus.`);
     return;
   }
-  renderReview();
+  renderReview($('review'), playerList.children.length);
   showStep('review');
 }
 
@@ -428,7 +379,7 @@ function start() {
     showStep('form');
   });
   $('submit').addEventListener('click', submit);
-  loadChurches({ revalidate: true });
+  loadChurches();
 }
 
 start();
