@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { launchBrowser, screenshot, watchPage } from './lib/browser.mjs';
 import { jpegBytes, pdfBytes, pngBytes, upload } from './lib/documents.mjs';
 import { adminGet, createAdminToken, startServer } from './lib/server.mjs';
-import { makeTeam, registerByApi } from './lib/teams.mjs';
+import { makeTeam, registerByApi, uniqueWord } from './lib/teams.mjs';
 
 const TEAM_ID = /^ICCT-\d{3,}$/;
 // The browser logs every 4xx/5xx answer as a console error; a test that provokes one allows it.
@@ -218,22 +218,25 @@ describe('public registration page', () => {
   });
 
   it('will not submit a church that already has its teams', async () => {
-    const full = makeTeam({ church_name: "St. Thomas' Church" });
+    const word = uniqueWord();
+    const full = makeTeam({ church_name: `St. Thomas' Church of ${word}` });
     for (const captain of ['Anna', 'Beth']) {
       const made = makeTeam({ church_name: full.fields.church_name, captain_name: `Captain ${captain}` });
       const result = await registerByApi(server, made);
       assert.equal(result.status, 201, JSON.stringify(result.body));
     }
-    const open = makeTeam({ church_name: 'Grace Chapel' });
-    assert.equal((await registerByApi(server, makeTeam({ church_name: 'Grace Chapel' }))).status, 201);
+    const grace = `Grace Chapel of ${word}`;
+    const open = makeTeam({ church_name: grace });
+    assert.equal((await registerByApi(server, makeTeam({ church_name: grace }))).status, 201);
 
     const { page, watch, posts, close } = await openPage();
     const suggestions = await page.locator('#church-list option').evaluateAll((options) => options.map((o) => o.value));
-    assert.ok(suggestions.includes('Grace Chapel'), 'a church with room is suggested');
+    assert.ok(suggestions.includes(grace), 'a church with room is suggested');
     assert.ok(!suggestions.includes(full.fields.church_name), 'a full church is not suggested');
 
     // Spelled differently, as the server compares: case, spaces and apostrophe look-alikes.
-    await fillForm(page, { ...full, fields: { ...full.fields, church_name: 'st. thomas\u2019  CHURCH' } }, minimalFiles('c'));
+    const respelled = `st. thomas\u2019  CHURCH of ${word.toUpperCase()}`;
+    await fillForm(page, { ...full, fields: { ...full.fields, church_name: respelled } }, minimalFiles('c'));
     const error = await fieldError(page, 'church_name');
     assert.equal(error.visible, true, 'said before any submit');
     assert.match(error.text, /already has 2 teams/);
@@ -248,23 +251,24 @@ describe('public registration page', () => {
     assert.equal((await fieldError(page, 'church_name')).visible, false);
     await page.click('#to-review');
     await page.locator('#review-step').waitFor();
-    assert.equal((await registerByApi(server, makeTeam({ church_name: 'Grace Chapel' }))).status, 201);
+    assert.equal((await registerByApi(server, makeTeam({ church_name: grace }))).status, 201);
     await page.click('#submit');
     await page.locator('#church_name-error').waitFor();
     assert.match((await fieldError(page, 'church_name')).text, /Maximum 2 teams already registered for this church/);
     assert.equal(await focusedId(page), 'church_name');
-    await page.fill('#church_name', 'Grace  chapel');
+    await page.fill('#church_name', grace.replace(' ', '  ').toLowerCase());
     await page.waitForFunction(() => /already has 2 teams/.test(document.getElementById('church_name-error').textContent));
     await assertClean(watch, [REFUSED(409)]);
     await close();
   });
 
   it('fits a 360 px phone, in light and dark, from the form to the team ID', async () => {
+    const church = `St. Peter's Church of the Very Long Name in Thiruvananthapuram ${uniqueWord()}`;
     for (const colorScheme of ['light', 'dark']) {
       const { page, watch, close } = await openPage({ viewport: { width: 360, height: 740 }, colorScheme });
       await screenshot(page, `phone-${colorScheme}`, '1-top');
       await assertNoHorizontalOverflow(page, 360);
-      const team = makeTeam({ church_name: "St. Peter's Church of the Very Long Name in Thiruvananthapuram" });
+      const team = makeTeam({ church_name: church });
       await fillForm(page, team, {
         ...minimalFiles('phone'),
         players: [{ aadhar: upload('a-very-long-file-name-for-an-aadhaar-card-scan.pdf', pdfBytes('a')) }],

@@ -18,6 +18,11 @@ export function letters(n) {
   return out[0].toUpperCase() + out.slice(1);
 }
 
+/** A word no other call in this run returns (for names that must not collide, like churches). */
+export function uniqueWord() {
+  return letters(RUN * 1000 + ++counter);
+}
+
 function phone(n, lead) {
   return `${lead}${String(n % 1e9).padStart(9, '0')}`;
 }
