@@ -18,7 +18,7 @@ build-dev: deps
 run: build
 	./build/release/teamreg serve $(ARGS)
 
-# All tests (unit, e2e on SQLite, PostgreSQL) under ASan+UBSan.
+# All tests (unit, e2e on SQLite, PostgreSQL, browser) under ASan+UBSan.
 test: build-dev
 	ctest --preset dev -j 2 --timeout 900
 
