@@ -22,5 +22,3 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}"
 fi
-# Chromium, Node.js and the npm packages of the browser tests, which `make test` runs too.
-"$(dirname "$0")/install-browser-deps.sh"
