@@ -174,6 +174,13 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
 
+  std::chrono::seconds::rep session_idle_timeout = config.accounts.idle_timeout.count();
+  serve
+      ->add_option("--session-idle-timeout", session_idle_timeout,
+                   "Seconds without a request after which a console session ends")
+      ->envname("TEAMREG_SESSION_IDLE_TIMEOUT")
+      ->capture_default_str();
+
   add_mail_options(*serve, config.mail);
 
   auto* migrate = cli.add_subcommand("migrate", "Apply database migrations and exit");
@@ -247,6 +254,7 @@ int main(int argc, char** argv) {
   }
 
   config.staging_ttl = std::chrono::seconds(staging_ttl);
+  config.accounts.idle_timeout = std::chrono::seconds(session_idle_timeout);
   config.server.upload_wait = std::chrono::seconds(upload_wait);
   config.sweep_interval = std::chrono::seconds(sweep_interval);
   config.server.cors_origins.clear();

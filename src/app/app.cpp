@@ -23,6 +23,7 @@
 #include "admin/passwords.hpp"
 #include "admin/routes.hpp"
 #include "admin/service.hpp"
+#include "admin/session_routes.hpp"
 #include "app/limits.hpp"
 #include "app/metrics.hpp"
 #include "core/worker_pool.hpp"
@@ -388,12 +389,18 @@ int serve(AppConfig config) {
   admin_settings.mail_queued = mail_queued;
   admin::AdminService admin_service(*store, *admin_store, *outbox, std::move(admin_settings));
   admin::Authenticator admin_auth(*admin_store, config.admin_auth);
-  if (!admin_auth.has_tokens()) {
+  admin::PasswordHasher password_hasher;
+  admin::AccountService accounts(*admin_store, password_hasher, config.accounts);
+  if (!admin_auth.has_tokens() && !accounts.has_active_users()) {
     spdlog::warn(
-        "admin API has no tokens; create one with `teamreg admin token create --name NAME`");
+        "admin API has no tokens and no users; create a user with `teamreg admin user create "
+        "--name NAME --password-stdin` or a token with `teamreg admin token create --name NAME`");
   }
-  admin::AdminRoutes admin_routes(admin_service, admin_auth, blobs, staging);
+  spdlog::info("admin sessions idle_timeout_s={}", config.accounts.idle_timeout.count());
+  admin::AdminRoutes admin_routes(admin_service, admin_auth, accounts, blobs, staging);
   admin_routes.add_routes(router);
+  admin::SessionRoutes session_routes(accounts, admin_auth);
+  session_routes.add_routes(router);
   const web::WebAssets web_assets;
   web_assets.add_routes(router);
   router.add_immediate("GET", "/health", [](const http::Request&) {
