@@ -2,10 +2,14 @@
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: deps build build-dev run test test-unit format lint clean bench
+.PHONY: deps browser-deps build build-dev run test test-unit format lint clean bench
 
 deps:
 	@scripts/install-deps.sh
+
+# Chromium, Node.js and the pinned npm packages of tests/browser: only the tests need them.
+browser-deps: deps
+	@scripts/install-browser-deps.sh
 
 build: deps
 	cmake --preset release >/dev/null
@@ -18,8 +22,8 @@ build-dev: deps
 run: build
 	./build/release/teamreg serve $(ARGS)
 
-# All tests (unit, e2e on SQLite, PostgreSQL) under ASan+UBSan.
-test: build-dev
+# All tests (unit, e2e on SQLite, PostgreSQL, browser) under ASan+UBSan.
+test: build-dev browser-deps
 	ctest --preset dev -j 2 --timeout 900
 
 test-unit: build-dev

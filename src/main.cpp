@@ -174,6 +174,13 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
 
+  std::chrono::seconds::rep session_idle_timeout = config.accounts.idle_timeout.count();
+  serve
+      ->add_option("--session-idle-timeout", session_idle_timeout,
+                   "Seconds without a request after which a console session ends")
+      ->envname("TEAMREG_SESSION_IDLE_TIMEOUT")
+      ->capture_default_str();
+
   add_mail_options(*serve, config.mail);
 
   auto* migrate = cli.add_subcommand("migrate", "Apply database migrations and exit");
@@ -188,7 +195,7 @@ int main(int argc, char** argv) {
   using AdminKind = teamreg::admin::Command::Kind;
   teamreg::admin::Command admin_command;
   std::vector<std::pair<CLI::App*, AdminKind>> admin_commands;
-  auto* admin = cli.add_subcommand("admin", "Manage admin API tokens");
+  auto* admin = cli.add_subcommand("admin", "Manage admin API tokens and console users");
   admin->require_subcommand(1);
   auto* token = admin->add_subcommand("token", "Create, list or revoke admin bearer tokens");
   token->require_subcommand(1);
@@ -202,6 +209,31 @@ int main(int argc, char** argv) {
   auto* token_revoke = token->add_subcommand("revoke", "Revoke a token at once");
   token_revoke->add_option("--name", admin_command.name, "Token name")->required();
   admin_commands.emplace_back(token_revoke, AdminKind::kTokenRevoke);
+  auto* user = admin->add_subcommand("user", "Create, list or disable console users");
+  user->require_subcommand(1);
+  auto* user_create =
+      user->add_subcommand("create", "Create a user; its password is read as one line from stdin");
+  user_create->add_option("--name", admin_command.name, "User name, recorded in the audit log")
+      ->required();
+  user_create->add_option("--role", admin_command.role, "admin (may change) or viewer (reads)")
+      ->check(CLI::IsMember({"admin", "viewer"}))
+      ->capture_default_str();
+  bool password_stdin = false;  // required: the flag says where the password comes from
+  user_create->add_flag("--password-stdin", password_stdin, "Read the password from stdin")
+      ->required();
+  admin_commands.emplace_back(user_create, AdminKind::kUserCreate);
+  admin_commands.emplace_back(user->add_subcommand("list", "List users (never their passwords)"),
+                              AdminKind::kUserList);
+  auto* user_disable =
+      user->add_subcommand("disable", "Disable a user and end its sessions at once");
+  user_disable->add_option("--name", admin_command.name, "User name")->required();
+  admin_commands.emplace_back(user_disable, AdminKind::kUserDisable);
+  auto* user_password = user->add_subcommand(
+      "set-password", "Set a user's password (one line from stdin) and end its sessions");
+  user_password->add_option("--name", admin_command.name, "User name")->required();
+  user_password->add_flag("--password-stdin", password_stdin, "Read the password from stdin")
+      ->required();
+  admin_commands.emplace_back(user_password, AdminKind::kUserSetPassword);
   auto* sequence = cli.add_subcommand("sequence", "Show or change the team ID sequence");
   sequence->require_subcommand(1);
   admin_commands.emplace_back(sequence->add_subcommand("show", "Current number and next team ID"),
@@ -222,6 +254,7 @@ int main(int argc, char** argv) {
   }
 
   config.staging_ttl = std::chrono::seconds(staging_ttl);
+  config.accounts.idle_timeout = std::chrono::seconds(session_idle_timeout);
   config.server.upload_wait = std::chrono::seconds(upload_wait);
   config.sweep_interval = std::chrono::seconds(sweep_interval);
   config.server.cors_origins.clear();

@@ -15,6 +15,7 @@ namespace teamreg::admin {
 namespace {
 
 constexpr std::size_t kMaxTokenChars = 256;
+constexpr std::string_view kTokenRequiredMessage = "A valid admin token is required";
 constexpr std::size_t kPruneBlockedAbove = 10000;
 /// last_used_at is refreshed at most this often, so that reads do not become writes.
 constexpr std::chrono::seconds kTouchInterval{60};
@@ -101,7 +102,13 @@ bool Authenticator::blocked(const std::string& address) {
   return false;
 }
 
-Error Authenticator::fail(const http::Request& request, std::string_view reason) {
+Error Authenticator::login_failed(const http::Request& request, std::string_view reason,
+                                  std::string_view user) {
+  return fail(request, reason, user, kLoginFailedMessage);
+}
+
+Error Authenticator::fail(const http::Request& request, std::string_view reason,
+                          std::string_view user, std::string_view message) {
   const std::string address = request.client_address.empty() ? "unknown" : request.client_address;
   const Error limited{ErrorCode::kRateLimited,
                       "Too many failed authentication attempts; please retry later",
@@ -109,12 +116,12 @@ Error Authenticator::fail(const http::Request& request, std::string_view reason)
                       {}};
   if (blocked(address)) {
     // Already reported when the block began; the access log still has one line per request.
-    spdlog::debug("admin authentication failed request_id={} client={} reason={} blocked=true",
-                  request.request_id, address, reason);
+    spdlog::debug("admin authentication failed request_id={} client={} reason={}{}{} blocked=true",
+                  request.request_id, address, reason, user.empty() ? "" : " user=", user);
     return limited;
   }
-  spdlog::warn("admin authentication failed request_id={} client={} reason={}", request.request_id,
-               address, reason);
+  spdlog::warn("admin authentication failed request_id={} client={} reason={}{}{}",
+               request.request_id, address, reason, user.empty() ? "" : " user=", user);
   if (!failures_.allow(address)) {
     const auto now = std::chrono::steady_clock::now();
     const std::lock_guard lock(blocked_mutex_);
@@ -126,7 +133,7 @@ Error Authenticator::fail(const http::Request& request, std::string_view reason)
                  config_.block_for.count());
     return limited;
   }
-  return Error{ErrorCode::kUnauthorized, "A valid admin token is required", {}, {}};
+  return Error{ErrorCode::kUnauthorized, std::string(message), {}, {}};
 }
 
 // The token is checked even when the address is blocked, so a valid token is never locked out by
@@ -142,7 +149,8 @@ Error Authenticator::fail(const http::Request& request, std::string_view reason)
 tl::expected<std::string, Error> Authenticator::authenticate(const http::Request& request) {
   const std::string_view token = bearer_token(request);
   if (token.empty()) {
-    return tl::unexpected(fail(request, request.header("authorization") ? "malformed" : "missing"));
+    return tl::unexpected(fail(request, request.header("authorization") ? "malformed" : "missing",
+                               {}, kTokenRequiredMessage));
   }
   const std::string presented = token_hash(token);
   // Every candidate is compared, matched or not, so timing says nothing about which one matched.
@@ -168,7 +176,7 @@ tl::expected<std::string, Error> Authenticator::authenticate(const http::Request
     return match->name;
   }
   if (env_match) return std::string(kEnvTokenName);
-  return tl::unexpected(fail(request, "unknown_or_revoked_token"));
+  return tl::unexpected(fail(request, "unknown_or_revoked_token", {}, kTokenRequiredMessage));
 }
 
 }  // namespace teamreg::admin

@@ -19,6 +19,8 @@ namespace teamreg::admin {
 inline constexpr std::string_view kEnvTokenName = "env";
 /// Actor of changes made with the teamreg CLI; reserved as a token name.
 inline constexpr std::string_view kCliActor = "cli";
+/// The one answer to every failed login: it does not say whether the user exists.
+inline constexpr std::string_view kLoginFailedMessage = "Wrong user name or password";
 /// Shortest TEAMREG_ADMIN_TOKEN accepted (32 hex digits = 128 bits).
 inline constexpr std::size_t kMinEnvTokenChars = 32;
 
@@ -51,8 +53,14 @@ class Authenticator final {
   /// True when at least one token (database or environment) can authenticate.
   bool has_tokens();
 
+  /// Counts a failed password login like a failed token, in the same per-address limit, and
+  /// logs it (`reason`, and `user` when not empty; never the password). 401 UNAUTHORIZED with
+  /// one message for every reason, or 429 RATE_LIMITED from an address over the limit.
+  Error login_failed(const http::Request& request, std::string_view reason, std::string_view user);
+
  private:
-  Error fail(const http::Request& request, std::string_view reason);
+  Error fail(const http::Request& request, std::string_view reason, std::string_view user,
+             std::string_view message);
   bool blocked(const std::string& address);
 
   storage::AdminStore& store_;

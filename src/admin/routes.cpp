@@ -11,6 +11,8 @@
 #include <iterator>
 #include <system_error>
 
+#include "admin/web_session.hpp"
+
 namespace teamreg::admin {
 namespace {
 
@@ -157,13 +159,45 @@ std::string download_name(std::string_view team_id, std::string_view field,
   return name;
 }
 
-AdminRoutes::AdminRoutes(AdminService& service, Authenticator& auth, files::BlobStore& blobs,
-                         files::StagingArea& staging)
-    : service_(service), auth_(auth), blobs_(blobs), staging_(staging) {}
+AdminRoutes::AdminRoutes(AdminService& service, Authenticator& auth, AccountService& accounts,
+                         files::BlobStore& blobs, files::StagingArea& staging)
+    : service_(service), auth_(auth), accounts_(accounts), blobs_(blobs), staging_(staging) {}
 
-http::Handler AdminRoutes::guarded(Action action) {
-  return [this, action = std::move(action)](const http::Request& request) {
-    auto actor = auth_.authenticate(request);
+tl::expected<std::string, Error> AdminRoutes::admit(const http::Request& request, bool changes) {
+  // A bearer token (or no credential at all) is checked exactly as before sessions existed.
+  const auto cookie = session_cookie(request);
+  if (request.header("authorization") || !cookie) return auth_.authenticate(request);
+  const auto user = accounts_.session(*cookie);
+  if (!user) {
+    // Not a failure for the per-address limit: browsers send a stale cookie after a timeout,
+    // and a session id (256 random bits) is not guessed.
+    spdlog::info("admin session rejected request_id={} client={} reason=unknown_ended_or_idle",
+                 request.request_id, request.client_address);
+    return tl::unexpected(
+        Error{ErrorCode::kUnauthorized, "Your session has ended; please log in again", {}, {}});
+  }
+  if (changes_state(request.method) && !same_origin(request)) {
+    // A cookie goes with every request the browser makes, whichever page asks for it.
+    spdlog::warn("admin request refused request_id={} client={} user={} reason=cross_origin",
+                 request.request_id, request.client_address, user->name);
+    return tl::unexpected(Error{ErrorCode::kCsrfRejected,
+                                "Changes need a request from this site's own pages (Origin or "
+                                "Referer of this origin)",
+                                {},
+                                {}});
+  }
+  if (changes && !user->may_change()) {
+    spdlog::info("admin request refused request_id={} client={} user={} reason=role role={}",
+                 request.request_id, request.client_address, user->name, user->role);
+    return tl::unexpected(
+        Error{ErrorCode::kForbidden, "Your account may view but not change anything", {}, {}});
+  }
+  return user->name;
+}
+
+http::Handler AdminRoutes::guarded(Action action, bool changes) {
+  return [this, action = std::move(action), changes](const http::Request& request) {
+    auto actor = admit(request, changes);
     http::Response response;
     if (!actor) {
       response = error(actor.error(), request);
@@ -182,14 +216,15 @@ http::Handler AdminRoutes::guarded(Action action) {
 void AdminRoutes::add_routes(http::Router& router) {
   const auto read = [this](http::Response (AdminRoutes::*method)(const http::Request&)) {
     return guarded(
-        [this, method](const http::Request& r, const std::string&) { return (this->*method)(r); });
+        [this, method](const http::Request& r, const std::string&) { return (this->*method)(r); },
+        /*changes=*/false);
   };
-  const auto write =
-      [this](http::Response (AdminRoutes::*method)(const http::Request&, const std::string&)) {
-        return guarded([this, method](const http::Request& r, const std::string& actor) {
-          return (this->*method)(r, actor);
-        });
-      };
+  const auto write = [this](http::Response (AdminRoutes::*method)(const http::Request&,
+                                                                  const std::string&)) {
+    return guarded([this, method](const http::Request& r,
+                                  const std::string& actor) { return (this->*method)(r, actor); },
+                   /*changes=*/true);
+  };
   router.add("GET", "/admin/teams", read(&AdminRoutes::list_teams));
   router.add("GET", "/admin/teams/{team_id}", read(&AdminRoutes::team_detail));
   router.add("GET", "/admin/players/{player_id}", read(&AdminRoutes::player_detail));
@@ -516,10 +551,9 @@ http::Response AdminRoutes::retry_mail(const http::Request& request, const std::
   }
   const auto changed = service_.retry_mail(id, actor);
   if (!changed) return error(changed.error(), request);
-  return http::json_response(200, json::serialize(json::object{{"success", true},
-                                                               {"id", id},
-                                                               {"status", "pending"},
-                                                               {"changed", *changed}}));
+  return http::json_response(
+      200, json::serialize(json::object{
+               {"success", true}, {"id", id}, {"status", "pending"}, {"changed", *changed}}));
 }
 
 }  // namespace teamreg::admin

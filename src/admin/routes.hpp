@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "admin/accounts.hpp"
 #include "admin/auth.hpp"
 #include "admin/service.hpp"
 #include "files/blob_store.hpp"
@@ -24,18 +25,24 @@ std::string document_url(std::string_view team_id, std::string_view field);
 std::string download_name(std::string_view team_id, std::string_view field,
                           std::string_view content_type);
 
-/// Every route of API.md's Admin section. Each one authenticates first (401/429), then runs on
-/// the worker pool like any handler.
+/// Every route of API.md's Admin section. Each one authenticates first, then runs on the worker
+/// pool like any handler. A bearer token (401/429 as Authenticator says) or, without an
+/// Authorization header, the console's session cookie: then a change needs a same-origin
+/// request (else 403 CSRF_REJECTED) and the admin role (else 403 FORBIDDEN). The session
+/// routes themselves (POST/GET/DELETE /admin/session) are in session_routes.hpp.
 class AdminRoutes final {
  public:
-  AdminRoutes(AdminService& service, Authenticator& auth, files::BlobStore& blobs,
-              files::StagingArea& staging);
+  AdminRoutes(AdminService& service, Authenticator& auth, AccountService& accounts,
+              files::BlobStore& blobs, files::StagingArea& staging);
 
   void add_routes(http::Router& router);
 
  private:
   using Action = std::function<http::Response(const http::Request&, const std::string& actor)>;
-  http::Handler guarded(Action action);
+  /// `changes`: the route changes state (confirm, reset, ...), which a viewer may not do.
+  http::Handler guarded(Action action, bool changes);
+  /// The actor of the request (a token or a user name), or the error to answer with.
+  tl::expected<std::string, Error> admit(const http::Request& request, bool changes);
 
   http::Response list_teams(const http::Request& request);
   http::Response team_detail(const http::Request& request);
@@ -55,6 +62,7 @@ class AdminRoutes final {
 
   AdminService& service_;
   Authenticator& auth_;
+  AccountService& accounts_;
   files::BlobStore& blobs_;
   files::StagingArea& staging_;
 };

@@ -26,69 +26,14 @@
 #include "storage/sqlite/sqlite_db.hpp"
 #include "storage/sqlite/sqlite_outbox_store.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
-#include "testing/pg_server.hpp"
+#include "testing/admin_backends.hpp"
 
 namespace teamreg::admin {
 namespace {
 
-/// One database for one test, SQLite or PostgreSQL: both ports on it, and raw SQL.
-class Backend {
- public:
-  virtual ~Backend() = default;
-  virtual std::unique_ptr<storage::Store> open_store() = 0;
-  virtual std::unique_ptr<storage::AdminStore> open_admin_store() = 0;
-  virtual std::unique_ptr<storage::OutboxStore> open_outbox_store() = 0;
-  virtual void exec(const std::string& sql) = 0;
-};
-
-class SqliteBackend final : public Backend {
- public:
-  SqliteBackend()
-      : dir_(std::filesystem::temp_directory_path() / ("teamreg-admin-test-" + random_hex(8))),
-        path_((dir_ / "teamreg.db").string()) {
-    std::filesystem::create_directories(dir_);
-  }
-  ~SqliteBackend() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-  std::unique_ptr<storage::Store> open_store() override {
-    return std::make_unique<storage::sqlite::SqliteStore>(path_);
-  }
-  std::unique_ptr<storage::AdminStore> open_admin_store() override {
-    return std::make_unique<storage::sqlite::SqliteAdminStore>(path_);
-  }
-  std::unique_ptr<storage::OutboxStore> open_outbox_store() override {
-    return std::make_unique<storage::sqlite::SqliteOutboxStore>(path_);
-  }
-  void exec(const std::string& sql) override { storage::sqlite::Connection(path_).exec(sql); }
-
- private:
-  std::filesystem::path dir_;
-  std::string path_;
-};
-
-class PgBackend final : public Backend {
- public:
-  PgBackend() : dsn_(testing::PgServer::shared().create_database()) {}
-  std::unique_ptr<storage::Store> open_store() override {
-    return std::make_unique<storage::postgres::PgStore>(storage::postgres::PgConfig{.dsn = dsn_});
-  }
-  std::unique_ptr<storage::AdminStore> open_admin_store() override {
-    return std::make_unique<storage::postgres::PgAdminStore>(
-        storage::postgres::PoolConfig{dsn_, 2});
-  }
-  std::unique_ptr<storage::OutboxStore> open_outbox_store() override {
-    return std::make_unique<storage::postgres::PgOutboxStore>(
-        storage::postgres::PoolConfig{dsn_, 2});
-  }
-  void exec(const std::string& sql) override {
-    storage::postgres::Connection(dsn_).exec("raw", sql);
-  }
-
- private:
-  std::string dsn_;
-};
+using testing::Backend;
+using testing::PgBackend;
+using testing::SqliteBackend;
 
 /// One behaviour, two databases: every test runs the AdminService over SQLite and PostgreSQL.
 class AdminServiceTest : public ::testing::TestWithParam<std::string> {
@@ -667,13 +612,23 @@ TEST_P(AdminServiceTest, WorkerSendsTheTeamsMailRetriesTransientFailuresAndGives
   EXPECT_EQ(dead[0].attempts, 2);
   EXPECT_EQ(dead[0].last_error, "451 busy");
 
-  // A permanent refusal is dead at once.
+  // A server's 5xx is retried like any refusal; a mail that cannot be composed dies at once.
   ASSERT_TRUE(mailing.reject(team, "", "tester"));
   sender.next = notify::SendResult{notify::SendStatus::kPermanent, "550 no", 550};
   ASSERT_TRUE(worker.deliver_one());
-  EXPECT_EQ(outbox_rows("dead").size(), 2U);
+  EXPECT_EQ(outbox_rows("pending").size(), 1U);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  sender.next = notify::SendResult{notify::SendStatus::kPermanent, "message not sent: bad", 0};
+  ASSERT_TRUE(worker.deliver_one());
+  const auto all_dead = outbox_rows("dead");
+  ASSERT_EQ(all_dead.size(), 2U);
+  EXPECT_EQ(all_dead[0].attempts, 2);
+  ASSERT_TRUE(mailing.confirm(team, "tester"));
+  ASSERT_TRUE(worker.deliver_one());
+  EXPECT_EQ(outbox_rows("dead").size(), 3U);
+  EXPECT_EQ(outbox_rows("dead")[0].attempts, 1) << "unsendable: dead at its first attempt";
   EXPECT_EQ(delivered, 1);
-  EXPECT_EQ(failed, 3);
+  EXPECT_EQ(failed, 5);
 }
 
 TEST(OutboxRetryDelay, DoublesFromTheBaseWithinAQuarterEitherWay) {

@@ -5,6 +5,8 @@
 #include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <condition_variable>
@@ -16,9 +18,12 @@
 #include <optional>
 #include <thread>
 
+#include "admin/accounts.hpp"
 #include "admin/cli.hpp"
+#include "admin/passwords.hpp"
 #include "admin/routes.hpp"
 #include "admin/service.hpp"
+#include "admin/session_routes.hpp"
 #include "app/limits.hpp"
 #include "app/metrics.hpp"
 #include "core/worker_pool.hpp"
@@ -120,6 +125,26 @@ void setup_logging(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
+/// Turns off the terminal's echo while a password is typed; restores it when it goes.
+class EchoOff final {
+ public:
+  EchoOff() {
+    if (tcgetattr(STDIN_FILENO, &saved_) != 0) return;
+    termios quiet = saved_;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    active_ = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+  }
+  EchoOff(const EchoOff&) = delete;
+  EchoOff& operator=(const EchoOff&) = delete;
+  ~EchoOff() {
+    if (active_) tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_);
+  }
+
+ private:
+  termios saved_{};
+  bool active_ = false;
+};
+
 /// Runs a task every `interval` on its own thread until destroyed.
 class Periodic final {
  public:
@@ -170,6 +195,19 @@ int admin_command(AppConfig config, const admin::Command& command) {
   store->migrate(std::string(kSequenceName), config.id_format);
   auto admin_store = open_admin_store(config);
   auto outbox = open_outbox_store(config);
+  if (command.is_user_command()) {
+    admin::PasswordHasher hasher;
+    admin::AccountService accounts(*admin_store, hasher, config.accounts);
+    admin::Command user_command = command;
+    const bool reads_password = command.kind == admin::Command::Kind::kUserCreate ||
+                                command.kind == admin::Command::Kind::kUserSetPassword;
+    if (reads_password && isatty(STDIN_FILENO) == 1) {
+      user_command.prompt = true;
+      const EchoOff quiet;
+      return admin::run_user_command(accounts, user_command, std::cin, std::cout, std::cerr);
+    }
+    return admin::run_user_command(accounts, user_command, std::cin, std::cout, std::cerr);
+  }
   admin::AdminService service(*store, *admin_store, *outbox, admin_config(config));
   return admin::run_command(service, command, std::cout, std::cerr);
 }
@@ -336,13 +374,13 @@ int serve(AppConfig config) {
   committer_config.on_batch = [&](std::size_t size, double ms) { metrics.record_batch(size, ms); };
   Committer committer(*store, committer_config);
   http::RateLimiter rate_limiter(config.rate_limit_per_minute);
-  RegistrationService registration(
-      config.registration, staging, blobs, *store, committer, workers, rate_limiter,
-      RegistrationEvents{[&](double ms) {
-                           metrics.record_registration(ms);
-                           mail_queued();
-                         },
-                         [&] { metrics.record_replay(); }});
+  RegistrationService registration(config.registration, staging, blobs, *store, committer, workers,
+                                   rate_limiter,
+                                   RegistrationEvents{[&](double ms) {
+                                                        metrics.record_registration(ms);
+                                                        mail_queued();
+                                                      },
+                                                      [&] { metrics.record_replay(); }});
 
   http::Router router;
   registration.add_routes(router);
@@ -351,12 +389,18 @@ int serve(AppConfig config) {
   admin_settings.mail_queued = mail_queued;
   admin::AdminService admin_service(*store, *admin_store, *outbox, std::move(admin_settings));
   admin::Authenticator admin_auth(*admin_store, config.admin_auth);
-  if (!admin_auth.has_tokens()) {
+  admin::PasswordHasher password_hasher;
+  admin::AccountService accounts(*admin_store, password_hasher, config.accounts);
+  if (!admin_auth.has_tokens() && !accounts.has_active_users()) {
     spdlog::warn(
-        "admin API has no tokens; create one with `teamreg admin token create --name NAME`");
+        "admin API has no tokens and no users; create a user with `teamreg admin user create "
+        "--name NAME --password-stdin` or a token with `teamreg admin token create --name NAME`");
   }
-  admin::AdminRoutes admin_routes(admin_service, admin_auth, blobs, staging);
+  spdlog::info("admin sessions idle_timeout_s={}", config.accounts.idle_timeout.count());
+  admin::AdminRoutes admin_routes(admin_service, admin_auth, accounts, blobs, staging);
   admin_routes.add_routes(router);
+  admin::SessionRoutes session_routes(accounts, admin_auth);
+  session_routes.add_routes(router);
   const web::WebAssets web_assets;
   web_assets.add_routes(router);
   router.add_immediate("GET", "/health", [](const http::Request&) {

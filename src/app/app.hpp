@@ -12,7 +12,8 @@ int migrate(AppConfig config);
 /// `teamreg check`: startup sync plus schema/sequence/constraint/storage validation; prints one
 /// line per problem and returns non-zero if there is any. Applies no migration.
 int check(AppConfig config);
-/// `teamreg admin token …` and `teamreg sequence …`: migrates, runs one admin command, exits.
+/// `teamreg admin token|user …` and `teamreg sequence …`: migrates, runs one admin command,
+/// exits. A password for `admin user` is read from stdin (asked without echo on a terminal).
 int admin_command(AppConfig config, const admin::Command& command);
 
 }  // namespace teamreg::app

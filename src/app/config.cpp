@@ -135,6 +135,10 @@ std::string finalize(AppConfig& config) {
   if (config.rate_limit_per_minute < 0) return "--rate-limit must be 0 (off) or positive";
   if (config.sweep_interval.count() < 1) return "--sweep-interval must be at least 1 second";
   if (config.staging_ttl.count() < 0) return "--staging-ttl must not be negative";
+  if (config.accounts.idle_timeout.count() < 1 ||
+      config.accounts.idle_timeout > std::chrono::days(30)) {
+    return "--session-idle-timeout must be from 1 second to 30 days (2592000)";
+  }
   if (config.server.cors_origins.empty()) config.server.cors_origins = {"*"};
   auto trusted = http::TrustedProxies::parse(config.trusted_proxies);
   if (!trusted) return fmt::format("--trusted-proxies: {}", trusted.error());

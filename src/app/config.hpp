@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "admin/accounts.hpp"
 #include "admin/auth.hpp"
 #include "files/staging.hpp"
 #include "http/server.hpp"
@@ -46,6 +47,7 @@ struct AppConfig {
   ids::SequenceFormat id_format;
   RegistrationConfig registration;
   admin::AuthConfig admin_auth;  ///< env_token only from TEAMREG_ADMIN_TOKEN, never a flag
+  admin::AccountConfig accounts;
   std::uint64_t max_staged_bytes = 2ULL << 30;
   int rate_limit_per_minute = 30;
   std::string trusted_proxies;  ///< comma-separated CIDRs; parsed into server.trusted_proxies

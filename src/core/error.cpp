@@ -62,6 +62,8 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::kMethodNotAllowed: return "METHOD_NOT_ALLOWED";
     case ErrorCode::kBadRequest: return "BAD_REQUEST";
     case ErrorCode::kUnauthorized: return "UNAUTHORIZED";
+    case ErrorCode::kForbidden: return "FORBIDDEN";
+    case ErrorCode::kCsrfRejected: return "CSRF_REJECTED";
     case ErrorCode::kSequenceBelowIssued: return "SEQUENCE_BELOW_ISSUED";
     case ErrorCode::kMailAlreadySent: return "MAIL_ALREADY_SENT";
     case ErrorCode::kInternal: return "INTERNAL_ERROR";
@@ -74,6 +76,8 @@ unsigned http_status(ErrorCode code) {
     case ErrorCode::kValidationFailed:
     case ErrorCode::kBadRequest: return 400;
     case ErrorCode::kUnauthorized: return 401;
+    case ErrorCode::kForbidden:
+    case ErrorCode::kCsrfRejected: return 403;
     case ErrorCode::kTeamNotFound:
     case ErrorCode::kPlayerNotFound:
     case ErrorCode::kNotFound: return 404;

@@ -24,6 +24,8 @@ enum class ErrorCode {
   kMethodNotAllowed,
   kBadRequest,
   kUnauthorized,
+  kForbidden,     ///< authenticated, but the role may not do this (a viewer changing something)
+  kCsrfRejected,  ///< a cookie-authenticated change that did not come from our own origin
   kSequenceBelowIssued,
   kMailAlreadySent,
   kInternal,

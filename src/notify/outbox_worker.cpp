@@ -115,8 +115,11 @@ bool OutboxWorker::deliver_one() {
     spdlog::info("mail sent outbox_id={} kind={} team_id={} attempt={}", mail->id, mail->kind,
                  mail->team_id, mail->attempts);
   } else {
-    const bool last =
-        result.status == SendStatus::kPermanent || mail->attempts >= config_.max_attempts;
+    // A refusal by the server, even a 5xx, is retried until the attempts run out: a full
+    // mailbox, a policy or a relay's configuration get fixed, and the mail then still goes out.
+    // Only a mail that can never be sent (it cannot be composed, its team is gone) dies at once.
+    const bool unsendable = result.status == SendStatus::kPermanent && result.smtp_code == 0;
+    const bool last = unsendable || mail->attempts >= config_.max_attempts;
     const std::optional<milliseconds> retry_in =
         last ? std::nullopt
              : std::optional(retry_delay(mail->attempts, config_.retry_base, unit_random()));
@@ -129,10 +132,10 @@ bool OutboxWorker::deliver_one() {
           static_cast<double>(retry_in->count()) / 1000.0, result.smtp_code, result.error);
     } else {
       spdlog::error(
-          "mail delivery given up outbox_id={} kind={} team_id={} attempt={} permanent={} "
+          "mail delivery given up outbox_id={} kind={} team_id={} attempt={} unsendable={} "
           "smtp_code={} error=\"{}\"; POST /admin/outbox/{}/retry sends it again",
-          mail->id, mail->kind, mail->team_id, mail->attempts,
-          result.status == SendStatus::kPermanent, result.smtp_code, result.error, mail->id);
+          mail->id, mail->kind, mail->team_id, mail->attempts, unsendable, result.smtp_code,
+          result.error, mail->id);
     }
   }
   if (on_attempt_) on_attempt_(result.ok());

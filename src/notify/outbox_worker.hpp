@@ -19,7 +19,8 @@ namespace teamreg::notify {
 struct OutboxWorkerConfig {
   Mailbox from;
   std::optional<Mailbox> reply_to;
-  /// Attempts before a row is `dead`; a permanent refusal (5xx) makes it dead at once.
+  /// Attempts before a row is `dead` (a 5xx too is retried); a mail that cannot be composed is
+  /// dead at once.
   int max_attempts = 10;
   /// The wait after the n-th failed attempt is retry_base·2^(n−1), ±25 % jitter: with the
   /// defaults 3 min, 6 min, … 12.8 h, about 25 h from the first attempt to the tenth.

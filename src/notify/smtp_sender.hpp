@@ -10,8 +10,9 @@
 
 namespace teamreg::notify {
 
-/// How a send ended. The outbox worker retries kTransient with back-off and gives up on
-/// kPermanent at once.
+/// How a send ended. The outbox worker retries both failures with back-off until its attempts
+/// run out, except a kPermanent without an SMTP code (the message cannot be composed): that one
+/// can never succeed and is given up at once.
 enum class SendStatus {
   kSent,
   kTransient,  ///< try again later: no connection, timeout, 4xx, TLS or login trouble

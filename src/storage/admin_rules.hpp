@@ -23,6 +23,22 @@ inline Error token_name_taken() {
                           "A token with this name exists or existed; token names are never reused");
 }
 
+/// A token may not take a user's name, nor a user a token's: an audit actor names one principal.
+inline Error name_is_a_user() {
+  return validation_error("name",
+                          "A user account has this name; tokens and users may not share a name");
+}
+
+inline Error user_name_taken() {
+  return validation_error("name",
+                          "A user with this name exists or existed; user names are never reused");
+}
+
+inline Error name_is_a_token() {
+  return validation_error("name",
+                          "A token has or had this name; tokens and users may not share a name");
+}
+
 inline Error email_taken() {
   return Error{ErrorCode::kDuplicateCaptainEmail,
                "Another team is now registered with this captain e-mail",

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>  // store.hpp uses std::runtime_error without including it
@@ -27,6 +28,41 @@ struct ActiveToken {
   std::string token_hash;
   std::optional<std::string> last_used_at;
 };
+
+/// A user account as listed by the CLI. Never carries the password hash.
+struct AdminUserInfo {
+  std::string name;
+  std::string role;  ///< admin | viewer
+  std::string created_at;
+  std::string password_changed_at;
+  std::optional<std::string> disabled_at;
+  std::optional<std::string> last_seen_at;  ///< the latest request of any of its sessions
+};
+
+/// What a login checks: the stored Argon2id string, and whether the account may log in.
+struct UserCredentials {
+  std::string name;
+  std::string role;
+  std::string password_hash;
+  bool disabled = false;
+};
+
+/// A new user: name, role, and the Argon2id string of its password (never the password).
+struct NewUser {
+  std::string name;
+  std::string role;
+  std::string password_hash;
+};
+
+/// A live session (not ended, user not disabled, seen within the idle timeout) and its user.
+struct SessionRecord {
+  std::string user;
+  std::string role;
+  std::chrono::milliseconds idle{0};  ///< since the session was last recorded as seen
+};
+
+/// Why a user's sessions were ended.
+enum class SessionEnd { kLogout, kDisabled, kPassword };
 
 struct AdminTeamQuery {
   std::string status;  ///< pending | confirmed | rejected, or empty for all
@@ -87,7 +123,7 @@ struct AuditEntry {
   std::int64_t id = 0;
   std::string at;
   std::string actor;
-  std::string action;  ///< sequence.reset, sequence.sync, team.confirm, team.reject, token.*
+  std::string action;  ///< sequence.*, team.confirm, team.reject, token.*, user.*, outbox.retry
   std::string subject;
   std::optional<std::string> from_value;
   std::optional<std::string> to_value;
@@ -116,7 +152,7 @@ class AdminStore {
   virtual ~AdminStore() = default;
 
   /// Stores a new token under a name never used before (revoked names stay taken); audited.
-  /// kValidationFailed (field "name") when the name is taken.
+  /// kValidationFailed (field "name") when the name is taken, by a token or by a user.
   virtual tl::expected<void, Error> create_token(std::string_view name, std::string_view token_hash,
                                                  std::string_view actor) = 0;
   virtual std::vector<AdminTokenInfo> list_tokens() = 0;
@@ -126,6 +162,33 @@ class AdminStore {
   virtual std::vector<ActiveToken> active_tokens() = 0;
   /// Records that a token was used just now.
   virtual void touch_token(std::string_view name) = 0;
+
+  /// Creates a user, audited (user.create). kValidationFailed (field "name") when a user or a
+  /// token has or had that name: names are never reused and never shared by a token and a user.
+  virtual tl::expected<void, Error> create_user(const NewUser& user, std::string_view actor) = 0;
+  virtual std::vector<AdminUserInfo> list_users() = 0;
+  /// For a login; nullopt when no user has that name (disabled users are returned, marked).
+  virtual std::optional<UserCredentials> find_credentials(std::string_view name) = 0;
+  /// Disables an active user and ends all its sessions, audited (user.disable), atomically.
+  /// False when no active user has that name.
+  virtual bool disable_user(std::string_view name, std::string_view actor) = 0;
+  /// Replaces an active user's password hash and ends all its sessions, audited
+  /// (user.password), atomically. False when no active user has that name.
+  virtual bool set_password(std::string_view name, std::string_view password_hash,
+                            std::string_view actor) = 0;
+
+  /// Starts a session for `user`, unless the user was disabled or its password changed since
+  /// `password_hash` was read (a login verified against it): then false and nothing stored.
+  virtual bool create_session(std::string_view id_hash, std::string_view user,
+                              std::string_view password_hash) = 0;
+  /// The session, when it is live: not ended, its user not disabled, and seen less than
+  /// `idle_timeout` ago.
+  virtual std::optional<SessionRecord> find_session(std::string_view id_hash,
+                                                    std::chrono::milliseconds idle_timeout) = 0;
+  /// Records that a session was used just now (extends its idle timeout).
+  virtual void touch_session(std::string_view id_hash) = 0;
+  /// Ends a session that was not ended yet; false when there was none.
+  virtual bool end_session(std::string_view id_hash, SessionEnd reason) = 0;
 
   virtual AdminTeamPage list_teams(const AdminTeamQuery& query) = 0;
   virtual std::optional<PlayerDetail> find_player(std::string_view player_id) = 0;

@@ -4,6 +4,7 @@ Environment:
   TEAMREG_BIN           path of the teamreg binary (required)
   TEAMREG_TEST_BACKEND  sqlite (default) or postgres; with postgres a throw-away PostgreSQL 15 is started
   TEAMREG_E2E_KEEP      1 keeps data dirs and logs of every server for inspection
+  TEAMREG_SMTP_PYTHON   python with aiosmtpd, runs tests/smtp/capture_server.py (default /usr/bin/python3)
 
 Everything here talks to 127.0.0.1 only, bounds every wait, and ends only the processes it started.
 """
@@ -1281,6 +1282,7 @@ class E2ETestCase(unittest.TestCase):
 
     def run(self, result=None):
         self._servers: list[Server] = []
+        self._smtp_captures: list = []
         before = _problem_count(result)
         outcome = super().run(result)
         if result is not None and _problem_count(result) > before:
@@ -1289,6 +1291,9 @@ class E2ETestCase(unittest.TestCase):
             for server in self._servers + type(self)._class_servers:
                 sys.stderr.write(f"\n---- {self.id()}: server {server.number} (data dir {server.data_dir}, "
                                  f"log {server.log_path}) stderr tail ----\n{server.stderr_tail()}\n")
+            for capture in self._smtp_captures:
+                sys.stderr.write(f"\n---- {self.id()}: SMTP capture {capture.number} (port {capture.port}, "
+                                 f"log {capture.log_path}) log tail ----\n{capture.log_tail()}\n")
         return outcome
 
     def start_server(self, *args: str, **kw) -> Server:
@@ -1297,6 +1302,16 @@ class E2ETestCase(unittest.TestCase):
         self.addCleanup(server.cleanup)
         server.start()
         return server
+
+    def start_smtp_capture(self, mode: str | None = None, delay_data: float | None = None,
+                           start: bool = True, auth: str | None = None) -> "SmtpCapture":
+        """An SMTP capture server stopped and removed after the test (after the servers that use it)."""
+        capture = SmtpCapture(mode, delay_data, start=False, auth=auth)
+        self._smtp_captures.append(capture)
+        self.addCleanup(capture.cleanup)
+        if start:
+            capture.start()
+        return capture
 
     @classmethod
     def start_class_server(cls, *args: str, **kw) -> Server:
@@ -1463,3 +1478,181 @@ def insert_team_by_hand(server: Server, team_id: str, number: int, *, team_name:
                 + ", ".join(sql_literal(v) for v in (f"{team_id}-P{position:02d}", team_id, position, name, role))
                 + ");\n")
     execute_sql(server, sql)
+
+
+# =========================================================================================================
+# E-mail (issue 6): a real SMTP server that stores what it accepts, for the outbox tests.
+# Added by the e-mail tests; nothing above depends on it.
+
+SMTP_CAPTURE_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "smtp",
+                                   "capture_server.py")
+_LISTENING_SMTP = re.compile(r"listening on (\d+)")
+_smtp_counter = itertools.count(1)
+
+
+def smtp_python() -> str:
+    """The interpreter with aiosmtpd: Debian's, not whichever python3 is first on PATH."""
+    return os.environ.get("TEAMREG_SMTP_PYTHON") or "/usr/bin/python3"
+
+
+class SmtpCapture:
+    """tests/smtp/capture_server.py on 127.0.0.1 with a mail dir of its own.
+
+    mode: None (accept), "reject" (550) or "tempfail" (451). delay_data: seconds the server waits inside
+    DATA before storing and answering. stop() and start() again keep the port and the mail dir, so a client
+    configured with .url reaches the restarted server; start(mode=...) changes the mode."""
+
+    def __init__(self, mode: str | None = None, delay_data: float | None = None, start: bool = True,
+                 auth: str | None = None) -> None:
+        """auth: "USER:PASSWORD" makes the server require AUTH (without TLS: loopback tests only)."""
+        self.mode = mode
+        self.delay_data = delay_data
+        self.auth = auth
+        self.number = next(_smtp_counter)
+        self.root = tempfile.mkdtemp(prefix="teamreg-e2e-smtp-")
+        self.dir = os.path.join(self.root, "mail")
+        os.makedirs(self.dir)
+        self.log_path = os.path.join(_log_dir(), f"smtp-{self.number}.stderr.log")
+        self.port: int | None = None
+        self.proc: subprocess.Popen | None = None
+        if start:
+            self.start()
+
+    @property
+    def url(self) -> str:
+        assert self.port is not None, "the capture server never started, so it has no port yet"
+        return f"smtp://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, mode: str | None | bool = False, delay_data: float | None | bool = False) -> None:
+        """Start (again, on the same port once it had one). mode/delay_data replace the old ones when given."""
+        assert not self.running, "SMTP capture server already running"
+        if mode is not False:
+            self.mode = mode
+        if delay_data is not False:
+            self.delay_data = delay_data
+        if self.mode not in (None, "reject", "tempfail"):
+            raise ValueError(f"unknown SMTP capture mode {self.mode!r}")
+        argv = [smtp_python(), SMTP_CAPTURE_SCRIPT, "--dir", self.dir, "--port", str(self.port or 0)]
+        if self.mode:
+            argv.append(f"--{self.mode}")
+        if self.delay_data:
+            argv += ["--delay-data", str(self.delay_data)]
+        if self.auth:
+            argv += ["--auth", self.auth]
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH")}
+        last_error = ""
+        for _ in range(3):  # a just-closed port can take a moment to be free for a new listener
+            with open(self.log_path, "ab") as log:
+                log.write(f"==== start: {' '.join(argv)}\n".encode())
+            stderr = open(self.log_path, "ab")
+            try:
+                self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                                             env=env)
+            finally:
+                stderr.close()
+            _track(self.proc)
+            line = self._read_line(START_TIMEOUT_S)
+            match = _LISTENING_SMTP.fullmatch(line.strip())
+            if match and (self.port is None or int(match.group(1)) == self.port):
+                self.port = int(match.group(1))
+                return
+            last_error = f"first stdout line {line!r}"
+            self._end(kill=True)
+            time.sleep(0.5)
+        raise AssertionError(f"the SMTP capture server did not start ({last_error}; is python3-aiosmtpd installed "
+                             f"for {smtp_python()}?); log tail:\n{tail(self.log_path)}")
+
+    def _read_line(self, timeout: float) -> str:
+        fd = self.proc.stdout.fileno()
+        data = b""
+        deadline = time.monotonic() + timeout
+        while not data.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            readable, _, _ = select.select([fd], [], [], remaining)
+            if not readable:
+                continue
+            chunk = os.read(fd, 1)
+            if not chunk:
+                break
+            data += chunk
+        return data.decode("utf-8", "replace")
+
+    def _end(self, kill: bool) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        try:
+            if proc.stdin is not None and not proc.stdin.closed:
+                proc.stdin.close()  # EOF on stdin: the server closes its socket and exits
+        except OSError:
+            pass
+        if kill and proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)  # only the process this object started
+            proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+        _untrack(proc)
+
+    def stop(self) -> None:
+        """Stop accepting connections; the port and the stored mail stay for start()."""
+        self._end(kill=False)
+
+    def cleanup(self) -> None:
+        self._end(kill=False)
+        if not _KEEP:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    # -- what arrived ----------------------------------------------------------------------------------------
+
+    def _summaries(self) -> list[str]:
+        return sorted(n for n in os.listdir(self.dir) if n.endswith(".json"))
+
+    def messages(self) -> list[dict]:
+        """Every accepted message as capture_server.py summarised it (its .json), in the order of arrival."""
+        out = []
+        for name in self._summaries():
+            with open(os.path.join(self.dir, name), encoding="utf-8") as f:
+                out.append(json.load(f))
+        return out
+
+    def raw_messages(self) -> list[bytes]:
+        """The .eml bytes of the same messages, in the same order."""
+        out = []
+        for name in self._summaries():
+            with open(os.path.join(self.dir, name[:-len(".json")] + ".eml"), "rb") as f:
+                out.append(f.read())
+        return out
+
+    def data_started(self) -> list[str]:
+        """The Message-ID of every message whose DATA the server received (stored or not), in order."""
+        try:
+            with open(os.path.join(self.dir, "data-started.log"), encoding="utf-8") as f:
+                return [line.rstrip("\n") for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
+
+    def wait_for(self, count: int, timeout: float = 30) -> list[dict]:
+        """Poll until at least count messages arrived; returns them all."""
+        deadline = time.monotonic() + timeout
+        while True:
+            mails = self.messages()
+            if len(mails) >= count:
+                return mails
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{count} message(s) expected within {timeout}s, {len(mails)} arrived "
+                    f"(subjects {[m.get('subject') for m in mails][:20]}); capture log tail:\n{self.log_tail()}")
+            time.sleep(0.05)
+
+    def log_tail(self, lines: int = 30) -> str:
+        return tail(self.log_path, lines)

@@ -10,8 +10,13 @@ when it accepts connections, and writes every message it accepts into DIR:
              parsing defects.
              Written after the .eml and renamed into place, so a reader that sees it sees both.
 
+When a message's DATA has been received (and before it is stored or answered), one line with its
+Message-ID is appended to DIR/data-started.log, so a test can tell that a client is inside DATA.
+
 --reject answers 550 to every RCPT and DATA, --tempfail 451. --auth USER:PASSWORD offers AUTH
 PLAIN/LOGIN without TLS (loopback tests only) and refuses mail from unauthenticated clients.
+--delay-data SECONDS waits that long after the data-started line before storing the message and
+answering 250; a client that disconnects meanwhile leaves nothing stored (its DATA is cancelled).
 --port P listens on P instead (to restart a server where a client expects it). It exits when
 stdin reaches EOF, so it never outlives the test process that started it.
 """
@@ -28,9 +33,10 @@ from aiosmtpd.smtp import SMTP, AuthResult
 
 
 class Capture:
-    def __init__(self, directory, mode):
+    def __init__(self, directory, mode, delay_data=0.0):
         self.directory = directory
         self.mode = mode
+        self.delay_data = delay_data
         # Continue the numbering of a previous run on the same directory (a restarted server).
         self.count = len([n for n in os.listdir(directory) if n.endswith(".eml")])
 
@@ -52,12 +58,16 @@ class Capture:
         refusal = self.refusal()
         if refusal:
             return refusal
+        raw = envelope.original_content
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        with open(os.path.join(self.directory, "data-started.log"), "a", encoding="utf-8") as f:
+            f.write("%s\n" % str(message["message-id"]))
+        if self.delay_data > 0:
+            await asyncio.sleep(self.delay_data)
         self.count += 1
         base = os.path.join(self.directory, "%04d" % self.count)
-        raw = envelope.original_content
         with open(base + ".eml", "wb") as f:
             f.write(raw)
-        message = email.message_from_bytes(raw, policy=email.policy.default)
         text = message.get_body(preferencelist=("plain",))
         html = message.get_body(preferencelist=("html",))
         defects = [repr(d) for d in message.defects]
@@ -105,9 +115,10 @@ async def main():
     mode.add_argument("--reject", action="store_const", const="reject", dest="mode")
     mode.add_argument("--tempfail", action="store_const", const="tempfail", dest="mode")
     parser.add_argument("--auth", help="USER:PASSWORD")
+    parser.add_argument("--delay-data", type=float, default=0.0, metavar="SECONDS")
     args = parser.parse_args()
 
-    handler = Capture(args.dir, args.mode)
+    handler = Capture(args.dir, args.mode, args.delay_data)
     options = {}
     if args.auth:
         # Loopback test server: AUTH without TLS is the point, not an oversight.

@@ -15,6 +15,7 @@ constexpr std::string_view kInsertToken =
     "INSERT INTO admin_tokens (name, token_hash, created_at) "
     "VALUES ($1, $2, date_trunc('milliseconds', clock_timestamp())) "
     "ON CONFLICT DO NOTHING RETURNING id";
+constexpr std::string_view kUserNamed = "SELECT 1 FROM admin_users WHERE name = $1";
 constexpr std::string_view kListTokens =
     "SELECT name, teamreg_iso8601(created_at), teamreg_iso8601(revoked_at),"
     " teamreg_iso8601(last_used_at) FROM admin_tokens ORDER BY id";
@@ -151,6 +152,10 @@ tl::expected<void, Error> PgAdminStore::create_token(std::string_view name,
   auto lease = pool_.acquire();
   Connection& db = *lease;
   Transaction tx(db);
+  db.exec("lock principal names", kLockPrincipalNames);
+  if (db.exec("user named", kUserNamed, {name}).rows() > 0) {
+    return tl::unexpected(admin_rules::name_is_a_user());
+  }
   if (db.exec("insert token", kInsertToken, {name, token_hash}).rows() == 0) {
     return tl::unexpected(admin_rules::token_name_taken());
   }

@@ -12,6 +12,7 @@ namespace {
 
 constexpr std::string_view kInsertToken =
     "INSERT INTO admin_tokens (name, token_hash, created_at) VALUES (?1, ?2, ?3)";
+constexpr std::string_view kUserNamed = "SELECT 1 FROM admin_users WHERE name = ?1";
 constexpr std::string_view kListTokens =
     "SELECT name, created_at, revoked_at, last_used_at FROM admin_tokens ORDER BY id";
 constexpr std::string_view kRevokeToken =
@@ -107,7 +108,10 @@ tl::expected<void, Error> SqliteAdminStore::create_token(std::string_view name,
                                                          std::string_view token_hash,
                                                          std::string_view actor) {
   const std::lock_guard lock(writer_mutex_);
-  Transaction tx(*writer_, /*immediate=*/true);
+  Transaction tx(*writer_, /*immediate=*/true);  // the write lock also orders user creations
+  if (writer_->prepare(kUserNamed).bind(1, name).step()) {
+    return tl::unexpected(admin_rules::name_is_a_user());
+  }
   auto insert = writer_->prepare(kInsertToken);
   insert.bind(1, name).bind(2, token_hash).bind(3, now_iso8601()).step();
   if (insert.constraint_failed()) {

@@ -24,6 +24,20 @@ class SqliteAdminStore final : public AdminStore {
   std::vector<ActiveToken> active_tokens() override;
   void touch_token(std::string_view name) override;
 
+  // Accounts and sessions: sqlite_admin_accounts.cpp / pg_admin_accounts.cpp.
+  tl::expected<void, Error> create_user(const NewUser& user, std::string_view actor) override;
+  std::vector<AdminUserInfo> list_users() override;
+  std::optional<UserCredentials> find_credentials(std::string_view name) override;
+  bool disable_user(std::string_view name, std::string_view actor) override;
+  bool set_password(std::string_view name, std::string_view password_hash,
+                    std::string_view actor) override;
+  bool create_session(std::string_view id_hash, std::string_view user,
+                      std::string_view password_hash) override;
+  std::optional<SessionRecord> find_session(std::string_view id_hash,
+                                            std::chrono::milliseconds idle_timeout) override;
+  void touch_session(std::string_view id_hash) override;
+  bool end_session(std::string_view id_hash, SessionEnd reason) override;
+
   AdminTeamPage list_teams(const AdminTeamQuery& query) override;
   std::optional<PlayerDetail> find_player(std::string_view player_id) override;
   std::optional<DocumentRecord> find_document(std::string_view team_id,

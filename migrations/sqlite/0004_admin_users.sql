@@ -1,0 +1,24 @@
+-- Accounts and cookie sessions for the organizers' console (issue 11). Only an Argon2id string
+-- (libsodium's crypto_pwhash_str) of a password is stored, and only the SHA-256 of a session id.
+-- A user name is never reused (a disabled user keeps its row) and never equals a token name, so
+-- that an audit entry's actor names exactly one principal.
+CREATE TABLE admin_users (
+  id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+  name                TEXT NOT NULL UNIQUE,
+  role                TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+  password_hash       TEXT NOT NULL CHECK (password_hash LIKE '$argon2id$%'),
+  created_at          TEXT NOT NULL,
+  disabled_at         TEXT,
+  password_changed_at TEXT NOT NULL
+);
+
+-- A session lives while it is not ended and was seen within the idle timeout (checked on use).
+CREATE TABLE admin_sessions (
+  id_hash      TEXT PRIMARY KEY CHECK (length(id_hash) = 64),
+  user_id      INTEGER NOT NULL REFERENCES admin_users (id),
+  created_at   TEXT NOT NULL,
+  last_seen_at TEXT NOT NULL,
+  ended_at     TEXT,
+  end_reason   TEXT CHECK (end_reason IN ('logout', 'disabled', 'password'))
+);
+CREATE INDEX admin_sessions_open ON admin_sessions (user_id) WHERE ended_at IS NULL;
