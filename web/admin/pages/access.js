@@ -1,5 +1,5 @@
 // Users and API tokens are managed with the teamreg command on the server, not in the browser:
-// the HTTP API has no routes for them. This page says how.
+// the HTTP API has no routes for them (only /admin/session). This page says how.
 import { el, pageHeading } from '../dom.js';
 
 function command(text) {
@@ -14,10 +14,14 @@ export async function render(view) {
       ' as the running server. Changes take effect at once; the server need not restart.'),
     el('section', { class: 'panel', 'aria-labelledby': 'access-users' },
       el('h2', { id: 'access-users' }, 'Console users'),
-      el('p', {}, 'Create a user; the password is read from standard input, so it never shows in the process list or the shell history. ',
-        'Role ', el('code', {}, 'admin'), ' may change things; ', el('code', {}, 'viewer'), ' may only look.'),
+      el('p', {}, 'The password (at least 12 characters) is read from standard input, so it never shows in the process list or the shell history. ',
+        'Role ', el('code', {}, 'admin'), ' (the default) may change things; ', el('code', {}, 'viewer'), ' may only look.'),
       command('teamreg admin user create --name alice --password-stdin --data-dir ./data'),
-      command('teamreg admin user create --name bob --role viewer --password-stdin --data-dir ./data')),
+      command('teamreg admin user create --name bob --role viewer --password-stdin --data-dir ./data'),
+      command('teamreg admin user list --data-dir ./data'),
+      el('p', {}, 'Setting a new password or disabling a user ends all of that user\'s sessions at once. A disabled user cannot be enabled again; create a new one.'),
+      command('teamreg admin user set-password --name alice --password-stdin --data-dir ./data'),
+      command('teamreg admin user disable --name bob --data-dir ./data')),
     el('section', { class: 'panel', 'aria-labelledby': 'access-tokens' },
       el('h2', { id: 'access-tokens' }, 'API tokens'),
       el('p', {}, 'Tokens are for scripts that call the admin API with ',
