@@ -13,6 +13,9 @@ const ACTIONS = {
   'token.create': 'Token created',
   'token.revoke': 'Token revoked',
   'outbox.retry': 'Mail retried',
+  'user.create': 'User created',
+  'user.disable': 'User disabled',
+  'user.password': 'Password set',
 };
 
 function subject(entry) {
@@ -25,7 +28,7 @@ export async function render(view, { query }) {
   const answer = await api('/admin/audit', { query: { limit: LIMIT, offset } });
   view.append(
     pageHeading('Audit log'),
-    el('p', { class: 'muted' }, 'Every status change, sequence change, token change and mail retry, newest first.'),
+    el('p', { class: 'muted' }, 'Every status change, sequence change, token and user change, and mail retry, newest first.'),
     table({
       caption: 'Audit log',
       columns: [

@@ -66,7 +66,8 @@ export async function render(view, { query }) {
       pageHeading('Teams'),
       el('a', { class: 'button', href: '/admin/export.csv', download: 'teams.csv' }, 'Download CSV')),
     form,
-    el('p', { class: 'muted', role: 'status' }, `${answer.total} teams${filtered}.`),
+    el('p', { class: 'muted', role: 'status' },
+      `${answer.total} team${answer.total === 1 ? '' : 's'}${filtered}.`),
     table({
       caption: 'Teams',
       columns: [
