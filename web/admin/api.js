@@ -29,10 +29,12 @@ export function sessionLost() {
  * handler (unless `expectUnauthorized`) and still throws, so the caller stops what it was doing.
  */
 export async function api(path, { method = 'GET', body, query, expectUnauthorized = false } = {}) {
-  const url = new URL(path, window.location.origin);
-  for (const [key, value] of Object.entries(query ?? {})) {
-    if (value !== undefined && value !== null && value !== '') url.searchParams.set(key, value);
-  }
+  // Spaces as %20, not URLSearchParams' '+': the server reads a '+' in a query as a plus sign.
+  const search = Object.entries(query ?? {})
+    .filter(([, value]) => value !== undefined && value !== null && value !== '')
+    .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`)
+    .join('&');
+  const url = search ? `${path}?${search}` : path;
   const headers = { Accept: 'application/json' };
   const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
   if (body !== undefined) {

@@ -1,0 +1,398 @@
+// The organizers' console at /admin/, in Chromium, against the real binary: login with users made
+// by the CLI, the team review with document previews, sequence, audit, outbox, CSV, roles, the
+// session cookie and the CSRF rule, at desktop width and at 360 px, light and dark.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { launchBrowser, screenshot, watchPage } from './lib/browser.mjs';
+import { jpegBytes, pdfBytes, pngBytes } from './lib/documents.mjs';
+import { adminGet, createAdminToken, startServer, teamregBin } from './lib/server.mjs';
+import { makeTeam } from './lib/teams.mjs';
+
+const ADMIN = { name: 'alice', password: 'correct horse battery staple' };
+const VIEWER = { name: 'victor', password: 'viewer password 12' };
+const GENERIC_LOGIN_ERROR = 'Wrong user name or password';
+// The browser logs every 4xx answer as a console error; these are the ones the tests provoke (the
+// session probe before login, wrong passwords, a refused reset, the viewer's and cross-site 403s).
+const EXPECTED = [401, 403, 409].map((status) =>
+  new RegExp(`Failed to load resource: the server responded with a status of ${status}`));
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 360, height: 740 };
+
+let server;
+let browser;
+let token;
+const teams = {};
+
+/** `teamreg admin user create` with the password on stdin, against the test server's database. */
+function createUser(user, role) {
+  execFileSync(teamregBin(), ['admin', 'user', 'create', '--name', user.name, '--role', role,
+    '--password-stdin', ...server.databaseArgs()], { input: `${user.password}\n`, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** Registers a team through the public API with a PDF letter, a PNG receipt and a JPEG photo. */
+async function registerWithDocuments(team) {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(team.fields)) form.append(name, value);
+  team.players.forEach((player, i) => {
+    form.append(`player_${i}_name`, player.name);
+    if (player.role) form.append(`player_${i}_role`, player.role);
+  });
+  form.append('pastor_letter', new Blob([pdfBytes(team.fields.team_name)], { type: 'application/pdf' }), 'letter.pdf');
+  form.append('payment_receipt', new Blob([pngBytes(team.fields.team_name)], { type: 'image/png' }), 'receipt.png');
+  form.append('group_photo', new Blob([jpegBytes(team.fields.team_name)], { type: 'image/jpeg' }), 'photo.jpg');
+  form.append('player_0_aadhar_file', new Blob([pngBytes('aadhar')], { type: 'image/png' }), 'aadhar.png');
+  const response = await fetch(`${server.url}/api/register/team`, { method: 'POST', body: form });
+  const body = await response.json();
+  assert.equal(response.status, 201, JSON.stringify(body));
+  return { ...team, id: body.team_id, name: team.fields.team_name };
+}
+
+async function teamStatus(id) {
+  const answer = await adminGet(server, token, `/admin/teams/${id}`);
+  return answer.body.data.team.registrationStatus;
+}
+
+async function sequenceNow() {
+  return (await adminGet(server, token, '/admin/sequence/current')).body;
+}
+
+/** A new browser context on /admin/ with its console watched. */
+async function openConsole({ viewport = DESKTOP, colorScheme = 'light', hash = '' } = {}) {
+  const context = await browser.newContext({ viewport, colorScheme, acceptDownloads: true });
+  const page = await context.newPage();
+  const watch = await watchPage(page);
+  await page.goto(`${server.url}/admin/${hash}`);
+  return { context, page, watch };
+}
+
+/** Signs in through the form with the keyboard only: the user name field has focus at start. */
+async function signIn(page, user) {
+  const name = page.getByLabel('User name');
+  await name.waitFor();
+  await page.waitForFunction(() => document.activeElement?.id === 'login-username');
+  await page.keyboard.type(user.name);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(user.password);
+  await page.keyboard.press('Enter');
+}
+
+async function assertClean(watch) {
+  assert.deepEqual(await watch.problems({ allow: EXPECTED }), []);
+}
+
+/** RFC 4180: quoted fields with "" escapes, commas and line breaks inside quotes, CRLF rows. */
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(field); field = ''; } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(field); rows.push(row); row = []; field = ''; i++;
+    } else field += c;
+  }
+  if (field || row.length) { row.push(field); rows.push(row); }
+  return rows;
+}
+
+before(async () => {
+  // Mail is on, towards a port where nothing listens, and gives up after one attempt: the outbox
+  // then holds given-up mails for the retry button.
+  server = await startServer({
+    // No failure limit: every new context asks GET /admin/session before logging in.
+    args: ['--smtp-url', 'smtp://127.0.0.1:1', '--mail-from', 'noreply@example.org', '--mail-max-attempts', '1',
+      '--admin-failure-limit', '0'],
+  });
+  browser = await launchBrowser();
+  token = createAdminToken(server);
+  createUser(ADMIN, 'admin');
+  createUser(VIEWER, 'viewer');
+  teams.review = await registerWithDocuments(makeTeam());
+  teams.reject = await registerWithDocuments(makeTeam({ players: 12 }));
+  teams.viewer = await registerWithDocuments(makeTeam());
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('console', () => {
+  it('shows one generic error for a wrong password or an unknown user, then signs in to the overview', async () => {
+    const { context, page, watch } = await openConsole();
+    await page.getByRole('heading', { name: 'teamreg console' }).waitFor();
+    await screenshot(page, 'console', 'login');
+    for (const user of [{ name: ADMIN.name, password: 'not the password' }, { name: 'nobody', password: ADMIN.password }]) {
+      await page.getByLabel('User name').fill(user.name);
+      await page.getByLabel('Password').fill(user.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.locator('.login-form .notice-error').filter({ hasText: GENERIC_LOGIN_ERROR }).waitFor();
+      assert.equal(await page.getByLabel('Password').inputValue(), '', 'the password field is emptied');
+    }
+    await screenshot(page, 'console', 'login-refused');
+    await page.reload();
+    await signIn(page, ADMIN);
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.locator('.card-all .card-number').filter({ hasText: '3' }).waitFor();
+    assert.match(await page.locator('#user-label').textContent(), /alice \(admin\)/);
+    assert.equal(await page.locator('.chart .chart-bar').count() >= 1, true, 'the chart has a bar');
+    await screenshot(page, 'console', 'overview');
+
+    // The cookie: HttpOnly, SameSite=Strict, not Secure over http; nothing in web storage.
+    const cookies = await context.cookies();
+    const session = cookies.find((c) => c.name === 'teamreg_session');
+    assert.ok(session, JSON.stringify(cookies));
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.sameSite, 'Strict');
+    assert.equal(session.secure, false);
+    const storage = await page.evaluate(() => ({
+      cookie: document.cookie, local: localStorage.length, session: sessionStorage.length,
+    }));
+    assert.deepEqual(storage, { cookie: '', local: 0, session: 0 });
+    await assertClean(watch);
+    await context.close();
+  });
+
+  it('lists the new team, previews its documents in place and confirms it, with alice in the audit log', async () => {
+    const { context, page, watch } = await openConsole({ hash: '#/teams' });
+    const documents = [];
+    page.on('response', async (response) => {
+      const url = new URL(response.url());
+      if (url.pathname.includes('/files/') && url.searchParams.get('inline') === '1') {
+        // allHeaders(): headers() leaves out some security headers.
+        const headers = await response.allHeaders();
+        documents.push({
+          path: url.pathname, type: response.request().resourceType(), status: response.status(),
+          disposition: headers['content-disposition'], csp: headers['content-security-policy'],
+        });
+      }
+    });
+    await signIn(page, ADMIN);
+    await page.getByRole('heading', { name: 'Teams' }).waitFor();
+    await page.getByLabel('Search').fill(teams.review.name);
+    await page.getByLabel('Search').press('Enter');
+    await page.getByText(`1 team matching “${teams.review.name}”.`).waitFor();
+    assert.equal(await page.locator('table.data tbody tr').count(), 1);
+    await screenshot(page, 'console', 'teams-search');
+    await page.getByRole('link', { name: teams.review.id }).click();
+    await page.getByRole('heading', { name: new RegExp(teams.review.id) }).waitFor();
+
+    // The PDF in an iframe, the PNG and JPEG in <img>, each from ?inline=1 with 200.
+    const letter = page.locator('iframe.doc-pdf');
+    await letter.scrollIntoViewIfNeeded();
+    await letter.waitFor();
+    const receipt = page.getByRole('img', { name: 'Payment receipt' });
+    const photo = page.getByRole('img', { name: 'Group photo' });
+    for (const image of [receipt, photo]) {
+      await image.scrollIntoViewIfNeeded();
+      await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await image.elementHandle());
+    }
+    assert.equal(await page.locator('iframe.doc-pdf').count(), 1);
+    const deadline = Date.now() + 10_000;
+    while (!documents.some((d) => d.type === 'document') && Date.now() < deadline) await page.waitForTimeout(100);
+    const shown = (field, type) => documents.find((d) => d.path.endsWith(`/files/${field}`) && d.type === type);
+    for (const [field, type] of [['pastor_letter', 'document'], ['payment_receipt', 'image'], ['group_photo', 'image']]) {
+      const answer = shown(field, type);
+      assert.ok(answer, `${field} loaded as ${type}: ${JSON.stringify(documents)}`);
+      assert.equal(answer.status, 200);
+      assert.match(answer.disposition, new RegExp(`^inline; filename="${teams.review.id}_${field}\\.(pdf|png|jpg)"$`));
+      assert.equal(answer.csp, "sandbox; frame-ancestors 'self'");
+    }
+    assert.ok(page.frames().some((f) => f.url().includes('/files/pastor_letter?inline=1')));
+    await page.waitForTimeout(1500); // the PDF viewer draws the page
+    await screenshot(page, 'console', 'team');
+
+    await page.getByRole('button', { name: 'Confirm', exact: true }).click();
+    await page.locator('.actions .notice-success').filter({ hasText: `Team ${teams.review.id} confirmed.` }).waitFor();
+    await page.locator('.title-row .badge').filter({ hasText: 'Confirmed' }).waitFor();
+    await page.locator('#team-history ~ * tbody tr').filter({ hasText: 'alice' }).filter({ hasText: 'Confirmed' }).waitFor();
+    assert.equal(await teamStatus(teams.review.id), 'confirmed');
+    await screenshot(page, 'console', 'team-confirmed');
+
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.locator('table.data tbody tr').filter({ hasText: 'alice' }).filter({ hasText: 'Team confirmed' })
+      .filter({ hasText: teams.review.id }).filter({ hasText: 'pending → confirmed' }).waitFor();
+    await screenshot(page, 'console', 'audit');
+    await assertClean(watch);
+    await context.close();
+  });
+
+  it('rejects a team with a reason in a dialog, then un-rejects it', async () => {
+    const { context, page, watch } = await openConsole({ hash: `#/teams/${teams.reject.id}` });
+    await signIn(page, ADMIN);
+    await page.getByRole('button', { name: 'Reject…' }).click();
+    const dialog = page.getByRole('dialog', { name: `Reject ${teams.reject.id}?` });
+    await dialog.waitFor();
+    await dialog.getByLabel('Reason').fill('The pastor letter is not signed');
+    await screenshot(page, 'console', 'reject-dialog');
+    await dialog.getByRole('button', { name: 'Reject team' }).click();
+    await page.locator('.actions .notice-success').filter({ hasText: `Team ${teams.reject.id} rejected.` }).waitFor();
+    assert.equal(await dialog.count(), 0);
+    await page.locator('.facts dd').filter({ hasText: 'The pastor letter is not signed' }).waitFor();
+    assert.equal(await teamStatus(teams.reject.id), 'rejected');
+    const audit = (await adminGet(server, token, '/admin/audit?limit=20')).body.data;
+    const entry = audit.find((e) => e.action === 'team.reject' && e.subject === teams.reject.id);
+    assert.deepEqual([entry?.actor, entry?.detail], ['alice', 'The pastor letter is not signed'], JSON.stringify(audit));
+    await screenshot(page, 'console', 'team-rejected');
+
+    await page.getByRole('button', { name: 'Un-reject (confirm)' }).click();
+    await page.locator('.actions .notice-success').filter({ hasText: `Team ${teams.reject.id} confirmed.` }).waitFor();
+    assert.equal(await teamStatus(teams.reject.id), 'confirmed');
+    await assertClean(watch);
+    await context.close();
+  });
+
+  it('downloads the CSV, which parses into a header and a row per player', async () => {
+    const { context, page, watch } = await openConsole();
+    await signIn(page, ADMIN);
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download CSV' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'teams.csv');
+    const rows = parseCsv(readFileSync(await download.path(), 'utf8'));
+    const [header, ...data] = rows;
+    assert.equal(header[0], 'team_id');
+    assert.ok(header.includes('player_name'), header.join(','));
+    assert.equal(data.length, 11 + 12 + 11, `one row per player: ${data.length}`);
+    for (const row of data) assert.equal(row.length, header.length);
+    const ids = new Set(data.map((row) => row[0]));
+    assert.deepEqual([...ids].sort(), [teams.review.id, teams.reject.id, teams.viewer.id].sort());
+    await assertClean(watch);
+    await context.close();
+  });
+
+  it('refuses a reset below the highest issued number in words, and checks the typed confirmation', async () => {
+    const before = await sequenceNow();
+    const { context, page, watch } = await openConsole({ hash: '#/sequence' });
+    await signIn(page, ADMIN);
+    await page.getByRole('heading', { name: 'Sequence' }).waitFor();
+    await page.getByLabel('New sequence number').fill('1');
+    await page.getByLabel('Type the new number again to confirm').fill('2');
+    await page.getByRole('button', { name: 'Reset the sequence' }).click();
+    await page.getByText('The two numbers differ.').waitFor();
+    await page.getByLabel('Type the new number again to confirm').fill('1');
+    await page.getByRole('button', { name: 'Reset the sequence' }).click();
+    const refusal = page.locator('.notice-error').filter({ hasText: 'Refused' });
+    await refusal.waitFor();
+    const text = await refusal.textContent();
+    assert.match(text, new RegExp(`${before.next_team_id.replace(/\d+$/, '')}\\d+ is already issued`));
+    assert.match(text, new RegExp(`Choose ${before.highest_issued} or more; nothing was changed`));
+    await screenshot(page, 'console', 'sequence-refused');
+    assert.deepEqual(await sequenceNow(), before);
+
+    const target = before.highest_issued + 5;
+    await page.getByLabel('New sequence number').fill(String(target));
+    await page.getByLabel('Type the new number again to confirm').fill(String(target));
+    await page.getByRole('button', { name: 'Reset the sequence' }).click();
+    await page.locator('.notice-success').filter({ hasText: '5 numbers will never be issued.' }).waitFor();
+    assert.equal((await sequenceNow()).current_number, target);
+    await page.locator('#seq-current').filter({ hasText: String(target) }).waitFor();
+    await page.getByRole('button', { name: 'Sync with the teams' }).click();
+    await page.getByText(`Nothing to do: the sequence (${target}) is not behind the teams.`).waitFor();
+    await assertClean(watch);
+    await context.close();
+  });
+
+  it('retries a given-up mail from the outbox', async () => {
+    // The registrations' mails fail at once (nothing listens on port 1) and are given up.
+    const deadline = Date.now() + 30_000;
+    while ((await adminGet(server, token, '/admin/outbox?status=dead')).body.total === 0) {
+      assert.ok(Date.now() < deadline, 'no mail was given up within 30 s');
+      await new Promise((resolve) => { setTimeout(resolve, 200); });
+    }
+    const { context, page, watch } = await openConsole({ hash: '#/outbox?status=dead' });
+    await signIn(page, ADMIN);
+    await page.getByRole('heading', { name: 'Mail outbox' }).waitFor();
+    const retry = page.getByRole('button', { name: /^Retry mail \d+ to / }).first();
+    await retry.waitFor();
+    await screenshot(page, 'console', 'outbox');
+    await retry.click();
+    await page.locator('.notice-success').filter({ hasText: /is waiting to be sent again|was already waiting/ }).waitFor();
+    const audit = (await adminGet(server, token, '/admin/audit?limit=20')).body.data;
+    assert.ok(audit.some((e) => e.action === 'outbox.retry' && e.actor === 'alice'), JSON.stringify(audit));
+    await assertClean(watch);
+    await context.close();
+  });
+
+  it('gives a viewer no change buttons, and the server refuses the viewer anyway', async () => {
+    const { context, page, watch } = await openConsole({ hash: `#/teams/${teams.viewer.id}` });
+    await signIn(page, VIEWER);
+    await page.getByRole('heading', { name: new RegExp(teams.viewer.id) }).waitFor();
+    await page.getByText('You are signed in as a viewer').waitFor();
+    assert.equal(await page.getByRole('button', { name: /Confirm|Reject/ }).count(), 0);
+    await screenshot(page, 'console', 'team-viewer');
+    const refused = await page.request.put(`${server.url}/admin/teams/${teams.viewer.id}/confirm`, {
+      headers: { Origin: server.url },
+    });
+    assert.equal(refused.status(), 403);
+    assert.equal((await refused.json()).error_code, 'FORBIDDEN');
+    assert.equal(await teamStatus(teams.viewer.id), 'pending');
+    await page.getByRole('link', { name: 'Sequence' }).click();
+    await page.getByText('resetting and syncing the sequence need an admin account').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Reset the sequence' }).count(), 0);
+    await assertClean(watch);
+    await context.close();
+  });
+
+  it('refuses a cross-site change made with the session cookie, and changes nothing', async () => {
+    const { context, page, watch } = await openConsole();
+    await signIn(page, ADMIN);
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    const before = await sequenceNow();
+    for (const [method, path] of [['post', '/admin/sequence/reset?new_number=900'], ['put', `/admin/teams/${teams.viewer.id}/confirm`]]) {
+      const answer = await page.request[method](`${server.url}${path}`, { headers: { Origin: 'https://evil.example' } });
+      assert.equal(answer.status(), 403, path);
+      assert.equal((await answer.json()).error_code, 'CSRF_REJECTED', path);
+    }
+    assert.deepEqual(await sequenceNow(), before);
+    assert.equal(await teamStatus(teams.viewer.id), 'pending');
+    await assertClean(watch);
+    await context.close();
+  });
+
+  it('logs out: every console page shows the login page again', async () => {
+    const { context, page, watch } = await openConsole({ hash: '#/teams' });
+    await signIn(page, ADMIN);
+    await page.getByRole('heading', { name: 'Teams' }).waitFor();
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByText('You have logged out.').waitFor();
+    assert.equal((await page.request.get(`${server.url}/admin/session`)).status(), 401);
+    for (const hash of ['#/overview', `#/teams/${teams.review.id}`, '#/sequence', '#/audit']) {
+      await page.goto(`${server.url}/admin/${hash}`);
+      await page.getByRole('button', { name: 'Sign in' }).waitFor();
+      assert.equal(await page.locator('#topbar').isVisible(), false);
+    }
+    await screenshot(page, 'console', 'logged-out');
+    await assertClean(watch);
+    await context.close();
+  });
+
+  for (const [label, viewport, colorScheme] of [['desktop', DESKTOP, 'light'], ['phone', PHONE, 'light'], ['dark', DESKTOP, 'dark']]) {
+    it(`shows every page without overflow (${label})`, async () => {
+      const { context, page, watch } = await openConsole({ viewport, colorScheme });
+      await signIn(page, ADMIN);
+      await page.getByRole('heading', { name: 'Overview' }).waitFor();
+      const pages = [['overview', 'Overview'], ['teams', 'Teams'], [`teams/${teams.reject.id}`, teams.reject.id],
+        ['sequence', 'Sequence'], ['audit', 'Audit log'], ['outbox', 'Mail outbox'], ['access', 'Users and tokens']];
+      for (const [hash, heading] of pages) {
+        await page.goto(`${server.url}/admin/#/${hash}`);
+        await page.getByRole('heading', { level: 1, name: new RegExp(heading) }).waitFor();
+        await page.waitForLoadState('networkidle');
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 0, `${hash} is ${overflow} px wider than the ${label} window`);
+        await screenshot(page, 'console', `${label}-${hash.replace('/', '-')}`);
+      }
+      await assertClean(watch);
+      await context.close();
+    });
+  }
+});
