@@ -359,6 +359,21 @@ describe('console', () => {
     await context.close();
   });
 
+  it('returns to the login page on any 401, and back to the same page after signing in', async () => {
+    const { context, page, watch } = await openConsole({ hash: '#/audit' });
+    await signIn(page, ADMIN);
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+    // The session ends behind the page's back (as after an idle timeout or a new password).
+    const ended = await page.request.delete(`${server.url}/admin/session`, { headers: { Origin: server.url } });
+    assert.equal(ended.status(), 200);
+    await page.getByRole('link', { name: 'Sequence' }).click();
+    await page.getByText('Your session has ended. Sign in again to continue.').waitFor();
+    await signIn(page, ADMIN);
+    await page.getByRole('heading', { name: 'Sequence' }).waitFor();
+    await assertClean(watch);
+    await context.close();
+  });
+
   it('logs out: every console page shows the login page again', async () => {
     const { context, page, watch } = await openConsole({ hash: '#/teams' });
     await signIn(page, ADMIN);
