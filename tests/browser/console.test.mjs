@@ -401,7 +401,10 @@ describe('console', () => {
       for (const [hash, heading] of pages) {
         await page.goto(`${server.url}/admin/#/${hash}`);
         await page.getByRole('heading', { level: 1, name: new RegExp(heading) }).waitFor();
-        await page.waitForLoadState('networkidle');
+        // Drawn, and every document preview has found out what to show (not 'networkidle': the
+        // PDF viewer's own traffic need not settle).
+        await page.waitForFunction(() => !document.querySelector('main[aria-busy]')
+          && !document.querySelector('.doc-preview > p.muted'));
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         assert.ok(overflow <= 0, `${hash} is ${overflow} px wider than the ${label} window`);
         await screenshot(page, 'console', `${label}-${hash.replace('/', '-')}`);
