@@ -102,9 +102,12 @@ std::optional<storage::DocumentRecord> AdminService::document(std::string_view t
 
 tl::expected<storage::StatusChange, Error> AdminService::confirm(std::string_view team_id,
                                                                  std::string_view actor) {
-  auto change = admin_store_.set_status(
-      storage::StatusRequest{std::string(team_id), "confirmed", {}, std::string(actor),
-                             config_.teams_per_church, config_.queue_mail});
+  auto change = admin_store_.set_status(storage::StatusRequest{std::string(team_id),
+                                                               "confirmed",
+                                                               {},
+                                                               std::string(actor),
+                                                               config_.teams_per_church,
+                                                               config_.queue_mail});
   log_status_change(change, actor);
   notify_if_queued(change);
   return change;
@@ -149,7 +152,9 @@ tl::expected<bool, Error> AdminService::retry_mail(std::int64_t id, std::string_
     case storage::RetryOutcome::kAlreadyPending: return false;
     case storage::RetryOutcome::kAlreadySent:
       return tl::unexpected(Error{ErrorCode::kMailAlreadySent,
-                                  "This mail was already sent; it is not sent twice", "id", {}});
+                                  "This mail was already sent; it is not sent twice",
+                                  "id",
+                                  {}});
     case storage::RetryOutcome::kNotFound: break;
   }
   return tl::unexpected(Error{ErrorCode::kNotFound, "No such mail in the outbox", "id", {}});

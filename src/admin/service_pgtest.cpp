@@ -2,11 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
-#include <optional>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -74,8 +74,8 @@ class AdminServiceTest : public ::testing::TestWithParam<std::string> {
     r.captain = Person{"Captain Test", phone, email, ""};
     r.vice = Person{"Vice Test", "9876543211", "vice." + email, ""};
     for (int i = 0; i < 11; ++i) r.players.push_back(Player{"Player Name", "Batsman"});
-    auto outcomes =
-        store_->commit_batch(std::span<const Registration>(&r, 1), storage::CommitRules{"team", 2, mail});
+    auto outcomes = store_->commit_batch(std::span<const Registration>(&r, 1),
+                                         storage::CommitRules{"team", 2, mail});
     if (auto* committed = std::get_if<storage::Committed>(&outcomes.at(0))) {
       return committed->team_id;
     }
@@ -405,8 +405,8 @@ TEST_P(AdminServiceTest, EachCommittedRegistrationQueuesOneReceivedMailOnlyWhenM
   ASSERT_EQ(quiet, "ICCT-001");
   EXPECT_TRUE(outbox_rows().empty()) << "mail is off: nothing may be queued";
 
-  const std::string team = register_team("Mail Team", "mail@example.com", "Church of Mail",
-                                         "9876500000", /*mail=*/true);
+  const std::string team =
+      register_team("Mail Team", "mail@example.com", "Church of Mail", "9876500000", /*mail=*/true);
   ASSERT_EQ(team, "ICCT-002");
   const auto rows = outbox_rows();
   ASSERT_EQ(rows.size(), 1U);

@@ -84,8 +84,8 @@ std::unique_ptr<storage::OutboxStore> open_outbox_store(const AppConfig& config)
 }
 
 admin::AdminConfig admin_config(const AppConfig& config) {
-  return admin::AdminConfig{std::string(kSequenceName), config.registration.teams_per_church,
-                            config.mail.enabled(), {}};
+  return admin::AdminConfig{
+      std::string(kSequenceName), config.registration.teams_per_church, config.mail.enabled(), {}};
 }
 
 /// The built-in templates, or those with overrides from --mail-templates.

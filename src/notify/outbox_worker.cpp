@@ -56,9 +56,13 @@ OutboxWorker::OutboxWorker(storage::OutboxStore& outbox, storage::Store& teams, 
       config_(std::move(config)),
       on_attempt_(std::move(on_attempt)) {}
 
-OutboxWorker::~OutboxWorker() { stop(); }
+OutboxWorker::~OutboxWorker() {
+  stop();
+}
 
-void OutboxWorker::start() { thread_ = std::thread([this] { run(); }); }
+void OutboxWorker::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void OutboxWorker::wake() {
   {

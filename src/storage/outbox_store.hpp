@@ -46,7 +46,7 @@ struct OutboxRow {
 };
 
 struct OutboxPage {
-  std::int64_t total = 0;  ///< rows matching the filter, over all pages
+  std::int64_t total = 0;       ///< rows matching the filter, over all pages
   std::vector<OutboxRow> rows;  ///< newest first
 };
 
@@ -58,9 +58,9 @@ struct OutboxStats {
 };
 
 enum class RetryOutcome {
-  kRequeued,       ///< the dead row is pending again, due now, attempts reset; audited
-  kAlreadyPending, ///< nothing changed
-  kAlreadySent,    ///< nothing changed
+  kRequeued,        ///< the dead row is pending again, due now, attempts reset; audited
+  kAlreadyPending,  ///< nothing changed
+  kAlreadySent,     ///< nothing changed
   kNotFound,
 };
 
@@ -72,7 +72,8 @@ class OutboxStore {
   /// Claims the longest-due pending row: counts the attempt and moves next_attempt_at `lease`
   /// ahead under the claim token `claim`, so that no other worker of any process takes it
   /// meanwhile. Empty when nothing is due.
-  virtual std::optional<ClaimedMail> claim(std::string_view claim, std::chrono::milliseconds lease) = 0;
+  virtual std::optional<ClaimedMail> claim(std::string_view claim,
+                                           std::chrono::milliseconds lease) = 0;
   /// The server accepted the mail.
   virtual void mark_sent(std::int64_t id) = 0;
   /// The attempt failed: try again after `retry_in`, or never (`dead`) when retry_in is empty.

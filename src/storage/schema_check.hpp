@@ -11,8 +11,8 @@ namespace teamreg::storage {
 /// protocol could store a duplicate ID, e-mail or document silently.
 inline const std::vector<std::string>& required_unique_keys() {
   static const std::vector<std::string> kKeys = {
-      "teams(team_id)",        "teams(request_uuid)",           "teams(sequence_name,number)",
-      "teams(captain_email)",  "teams(team_key,captain_phone)", "players(player_id)",
+      "teams(team_id)",         "teams(request_uuid)",           "teams(sequence_name,number)",
+      "teams(captain_email)",   "teams(team_key,captain_phone)", "players(player_id)",
       "documents(storage_key)", "mail_outbox(team_id)"};
   return kKeys;
 }

@@ -21,7 +21,9 @@ std::uint64_t fnv1a(std::string_view text) {
   return hash;
 }
 
-std::string etag_of(std::string_view content) { return fmt::format("\"{:016x}\"", fnv1a(content)); }
+std::string etag_of(std::string_view content) {
+  return fmt::format("\"{:016x}\"", fnv1a(content));
+}
 
 }  // namespace
 
@@ -112,11 +114,13 @@ void WebAssets::add_routes(http::Router& router) const {
       return serve(path, request);
     };
   };
-  if (find("public/index.html") != nullptr) router.add_immediate("GET", "/", page("public/index.html"));
+  if (find("public/index.html") != nullptr)
+    router.add_immediate("GET", "/", page("public/index.html"));
   if (find("admin/index.html") != nullptr) {
     router.add_immediate("GET", "/admin", page("admin/index.html"));
   }
-  for (const Asset& asset : assets_) router.add_immediate("GET", "/assets/" + asset.path, page(asset.path));
+  for (const Asset& asset : assets_)
+    router.add_immediate("GET", "/assets/" + asset.path, page(asset.path));
 }
 
 }  // namespace teamreg::web

@@ -72,10 +72,15 @@ PgOutboxStore::PgOutboxStore(PoolConfig config) : pool_(std::move(config)) {}
 
 std::optional<ClaimedMail> PgOutboxStore::claim(std::string_view claim, milliseconds lease) {
   auto db = pool_.acquire();
-  const Result row = db->exec("claim mail", kClaim, {claim, static_cast<std::int64_t>(lease.count())});
+  const Result row =
+      db->exec("claim mail", kClaim, {claim, static_cast<std::int64_t>(lease.count())});
   if (row.rows() == 0) return std::nullopt;
-  return ClaimedMail{row.int64(0, 0),  row.text(0, 1), row.text(0, 2),
-                     row.text(0, 3),   row.text(0, 4), row.text(0, 5),
+  return ClaimedMail{row.int64(0, 0),
+                     row.text(0, 1),
+                     row.text(0, 2),
+                     row.text(0, 3),
+                     row.text(0, 4),
+                     row.text(0, 5),
                      static_cast<int>(row.int64(0, 6))};
 }
 

@@ -261,7 +261,8 @@ std::vector<CommitOutcome> PgStore::commit_batch(std::span<const Registration> b
   auto lease = commit_pool_.acquire();
   const Result result = [&] {
     try {
-      return lease->exec("register batch", rules.queue_mail ? kRegisterBatchWithMail : kRegisterBatch,
+      return lease->exec("register batch",
+                         rules.queue_mail ? kRegisterBatchWithMail : kRegisterBatch,
                          {rules.sequence_name, rules.teams_per_church, payload});
     } catch (const TransientError& e) {
       // The statement commits on its own (autocommit): a connection lost while it ran may have

@@ -596,7 +596,8 @@ TEST_F(PgStoreTest, TheBatchIsOneStatementInAutocommit) {
   EXPECT_TRUE(db.idle());
   EXPECT_EQ(query_int("SELECT COUNT(*) FROM pg_proc WHERE proname = 'teamreg_register_batch'"), 1);
   // A missing sequence row is an error for the whole batch, not a silent success.
-  EXPECT_THROW(store_->commit_batch(std::vector{sample("a")}, CommitRules{"nope", 2, false}), PgError);
+  EXPECT_THROW(store_->commit_batch(std::vector{sample("a")}, CommitRules{"nope", 2, false}),
+               PgError);
   expect_gapless(0);
 }
 

@@ -268,8 +268,8 @@ tl::expected<StatusChange, Error> SqliteAdminStore::set_status(const StatusReque
       db, AuditRecord{request.actor, request.status == "confirmed" ? "team.confirm" : "team.reject",
                       request.team_id, change.from, change.to, change.reason});
   if (request.queue_mail) {
-    queue_mail(db, request.status == "confirmed" ? kMailConfirmed : kMailRejected,
-               request.team_id, change.reason.value_or(""));
+    queue_mail(db, request.status == "confirmed" ? kMailConfirmed : kMailRejected, request.team_id,
+               change.reason.value_or(""));
   }
   tx.commit();
   change.changed = true;

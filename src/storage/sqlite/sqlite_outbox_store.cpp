@@ -33,8 +33,7 @@ constexpr std::string_view kMarkDead =
     "WHERE id = ?1 AND claim = ?2 AND status = 'pending'";
 constexpr std::string_view kNextDue =
     "SELECT MIN(next_attempt_at) FROM mail_outbox WHERE status = 'pending'";
-constexpr std::string_view kCount =
-    "SELECT COUNT(*) FROM mail_outbox WHERE ?1 = '' OR status = ?1";
+constexpr std::string_view kCount = "SELECT COUNT(*) FROM mail_outbox WHERE ?1 = '' OR status = ?1";
 constexpr std::string_view kList =
     "SELECT id, kind, team_id, recipient, cc, status, attempts, created_at, next_attempt_at,"
     " sent_at, last_error FROM mail_outbox WHERE ?1 = '' OR status = ?1 "
