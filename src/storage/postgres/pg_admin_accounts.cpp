@@ -65,11 +65,6 @@ std::string_view end_reason(SessionEnd reason) {
   return "logout";
 }
 
-std::optional<std::string> optional_text(const Result& result, int row, int column) {
-  if (result.is_null(row, column)) return std::nullopt;
-  return result.text(row, column);
-}
-
 }  // namespace
 
 tl::expected<void, Error> PgAdminStore::create_user(const NewUser& user, std::string_view actor) {
@@ -95,8 +90,8 @@ std::vector<AdminUserInfo> PgAdminStore::list_users() {
   users.reserve(static_cast<std::size_t>(rows.rows()));
   for (int i = 0; i < rows.rows(); ++i) {
     users.push_back(AdminUserInfo{rows.text(i, 0), rows.text(i, 1), rows.text(i, 2),
-                                  rows.text(i, 3), optional_text(rows, i, 4),
-                                  optional_text(rows, i, 5)});
+                                  rows.text(i, 3), rows.optional_text(i, 4),
+                                  rows.optional_text(i, 5)});
   }
   return users;
 }

@@ -102,11 +102,6 @@ constexpr std::string_view kExportRows =
 
 constexpr std::string_view kUniqueViolation = "23505";
 
-std::optional<std::string> optional_text(const Result& result, int row, int column) {
-  if (result.is_null(row, column)) return std::nullopt;
-  return result.text(row, column);
-}
-
 Param optional_param(const std::optional<std::string>& value) {
   return value ? Param(*value) : Param(std::nullopt);
 }
@@ -170,8 +165,8 @@ std::vector<AdminTokenInfo> PgAdminStore::list_tokens() {
   std::vector<AdminTokenInfo> tokens;
   tokens.reserve(static_cast<std::size_t>(rows.rows()));
   for (int i = 0; i < rows.rows(); ++i) {
-    tokens.push_back(AdminTokenInfo{rows.text(i, 0), rows.text(i, 1), optional_text(rows, i, 2),
-                                    optional_text(rows, i, 3)});
+    tokens.push_back(AdminTokenInfo{rows.text(i, 0), rows.text(i, 1), rows.optional_text(i, 2),
+                                    rows.optional_text(i, 3)});
   }
   return tokens;
 }
@@ -192,7 +187,7 @@ std::vector<ActiveToken> PgAdminStore::active_tokens() {
   std::vector<ActiveToken> tokens;
   tokens.reserve(static_cast<std::size_t>(rows.rows()));
   for (int i = 0; i < rows.rows(); ++i) {
-    tokens.push_back(ActiveToken{rows.text(i, 0), rows.text(i, 1), optional_text(rows, i, 2)});
+    tokens.push_back(ActiveToken{rows.text(i, 0), rows.text(i, 1), rows.optional_text(i, 2)});
   }
   return tokens;
 }
@@ -256,7 +251,7 @@ tl::expected<StatusChange, Error> PgAdminStore::set_status(const StatusRequest& 
   // The team row lock makes two concurrent confirms of one team one change and one audit entry.
   const Result team = db.exec("lock team", kLockTeam, {request.team_id});
   if (team.rows() == 0) return tl::unexpected(admin_rules::team_not_found());
-  StatusChange change{request.team_id, team.text(0, 0), request.status, optional_text(team, 0, 1),
+  StatusChange change{request.team_id, team.text(0, 0), request.status, team.optional_text(0, 1),
                       false};
   if (change.from == request.status) return change;
 
@@ -342,8 +337,8 @@ AuditPage PgAdminStore::audit(int limit, int offset) {
   tx.commit();
   for (int i = 0; i < rows.rows(); ++i) {
     page.entries.push_back(AuditEntry{rows.int64(i, 0), rows.text(i, 1), rows.text(i, 2),
-                                      rows.text(i, 3), rows.text(i, 4), optional_text(rows, i, 5),
-                                      optional_text(rows, i, 6), optional_text(rows, i, 7)});
+                                      rows.text(i, 3), rows.text(i, 4), rows.optional_text(i, 5),
+                                      rows.optional_text(i, 6), rows.optional_text(i, 7)});
   }
   return page;
 }
@@ -358,7 +353,7 @@ std::vector<ExportRow> PgAdminStore::export_rows() {
     row.team = summary_of(rows, i);
     row.captain = Person{row.team.captain_name, rows.text(i, 7), rows.text(i, 8), rows.text(i, 9)};
     row.vice = Person{rows.text(i, 10), rows.text(i, 11), rows.text(i, 12), rows.text(i, 13)};
-    row.status_reason = optional_text(rows, i, 14);
+    row.status_reason = rows.optional_text(i, 14);
     if (!rows.is_null(i, 15)) {
       row.player = PlayerRecord{rows.text(i, 15), static_cast<int>(rows.int64(i, 16)),
                                 rows.text(i, 17), rows.text(i, 18)};

@@ -66,6 +66,11 @@ class Result final {
   /// Valid while this Result lives.
   std::string_view view(int row, int column) const;
   std::string text(int row, int column) const { return std::string(view(row, column)); }
+  /// The value as text, or nothing when it is NULL.
+  std::optional<std::string> optional_text(int row, int column) const {
+    if (is_null(row, column)) return std::nullopt;
+    return text(row, column);
+  }
   std::int64_t int64(int row, int column) const;
 
  private:

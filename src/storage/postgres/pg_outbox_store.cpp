@@ -55,11 +55,6 @@ constexpr std::string_view kStats =
     "  FILTER (WHERE status = 'pending')), 0)::float8 "
     "FROM mail_outbox";
 
-std::optional<std::string> optional_text(const Result& result, int row, int column) {
-  if (result.is_null(row, column)) return std::nullopt;
-  return result.text(row, column);
-}
-
 }  // namespace
 
 void queue_mail(Connection& connection, std::string_view kind, std::string_view team_id,
@@ -123,9 +118,9 @@ OutboxPage PgOutboxStore::list(std::string_view status, int limit, int offset) {
     row.status = rows.text(r, 6);
     row.attempts = static_cast<int>(rows.int64(r, 7));
     row.created_at = rows.text(r, 8);
-    if (row.status == "pending") row.next_attempt_at = optional_text(rows, r, 9);
-    row.sent_at = optional_text(rows, r, 10);
-    row.last_error = optional_text(rows, r, 11);
+    if (row.status == "pending") row.next_attempt_at = rows.optional_text(r, 9);
+    row.sent_at = rows.optional_text(r, 10);
+    row.last_error = rows.optional_text(r, 11);
     page.rows.push_back(std::move(row));
   }
   return page;

@@ -55,11 +55,6 @@ std::string_view end_reason(SessionEnd reason) {
   return "logout";
 }
 
-std::optional<std::string> optional_text(const Statement& statement, int column) {
-  if (statement.is_null(column)) return std::nullopt;
-  return statement.text(column);
-}
-
 }  // namespace
 
 tl::expected<void, Error> SqliteAdminStore::create_user(const NewUser& user,
@@ -85,7 +80,7 @@ std::vector<AdminUserInfo> SqliteAdminStore::list_users() {
   std::vector<AdminUserInfo> users;
   while (select.step()) {
     users.push_back(AdminUserInfo{select.text(0), select.text(1), select.text(2), select.text(3),
-                                  optional_text(select, 4), optional_text(select, 5)});
+                                  select.optional_text(4), select.optional_text(5)});
   }
   return users;
 }

@@ -78,11 +78,6 @@ constexpr std::string_view kExportRows =
     "FROM teams t LEFT JOIN players p ON p.team_id = t.team_id "
     "ORDER BY t.sequence_name, t.number, t.team_id, p.position";
 
-std::optional<std::string> optional_text(const Statement& statement, int column) {
-  if (statement.is_null(column)) return std::nullopt;
-  return statement.text(column);
-}
-
 /// A LIKE pattern matching `text` anywhere, with LIKE's own wildcards escaped.
 std::string contains_pattern(std::string_view text) {
   std::string pattern = "%";
@@ -128,8 +123,8 @@ std::vector<AdminTokenInfo> SqliteAdminStore::list_tokens() {
   auto select = db->prepare(kListTokens);
   std::vector<AdminTokenInfo> tokens;
   while (select.step()) {
-    tokens.push_back(AdminTokenInfo{select.text(0), select.text(1), optional_text(select, 2),
-                                    optional_text(select, 3)});
+    tokens.push_back(AdminTokenInfo{select.text(0), select.text(1), select.optional_text(2),
+                                    select.optional_text(3)});
   }
   return tokens;
 }
@@ -151,7 +146,7 @@ std::vector<ActiveToken> SqliteAdminStore::active_tokens() {
   auto select = db->prepare(kActiveTokens);
   std::vector<ActiveToken> tokens;
   while (select.step()) {
-    tokens.push_back(ActiveToken{select.text(0), select.text(1), optional_text(select, 2)});
+    tokens.push_back(ActiveToken{select.text(0), select.text(1), select.optional_text(2)});
   }
   return tokens;
 }
@@ -223,7 +218,7 @@ tl::expected<StatusChange, Error> SqliteAdminStore::set_status(const StatusReque
   if (!select.bind(1, request.team_id).step()) {
     return tl::unexpected(admin_rules::team_not_found());
   }
-  StatusChange change{request.team_id, select.text(0), request.status, optional_text(select, 1),
+  StatusChange change{request.team_id, select.text(0), request.status, select.optional_text(1),
                       false};
   if (change.from == request.status) return change;
   const std::string email = select.text(2);
@@ -311,8 +306,8 @@ AuditPage SqliteAdminStore::audit(int limit, int offset) {
   select.bind(1, limit).bind(2, offset);
   while (select.step()) {
     page.entries.push_back(AuditEntry{select.int64(0), select.text(1), select.text(2),
-                                      select.text(3), select.text(4), optional_text(select, 5),
-                                      optional_text(select, 6), optional_text(select, 7)});
+                                      select.text(3), select.text(4), select.optional_text(5),
+                                      select.optional_text(6), select.optional_text(7)});
   }
   return page;
 }
@@ -326,7 +321,7 @@ std::vector<ExportRow> SqliteAdminStore::export_rows() {
     row.team = summary_of(select);
     row.captain = Person{row.team.captain_name, select.text(7), select.text(8), select.text(9)};
     row.vice = Person{select.text(10), select.text(11), select.text(12), select.text(13)};
-    row.status_reason = optional_text(select, 14);
+    row.status_reason = select.optional_text(14);
     if (!select.is_null(15)) {
       row.player = PlayerRecord{select.text(15), static_cast<int>(select.int64(16)),
                                 select.text(17), select.text(18)};

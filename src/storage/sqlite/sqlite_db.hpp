@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -42,6 +43,11 @@ class Statement final {
   void reset();
 
   std::string text(int column) const;
+  /// The column's text, or nothing when it is NULL.
+  std::optional<std::string> optional_text(int column) const {
+    if (is_null(column)) return std::nullopt;
+    return text(column);
+  }
   std::int64_t int64(int column) const;
   bool is_null(int column) const;
 

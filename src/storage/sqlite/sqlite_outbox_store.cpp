@@ -45,11 +45,6 @@ constexpr std::string_view kRequeue =
 constexpr std::string_view kCountByStatus =
     "SELECT status, COUNT(*), MIN(created_at) FROM mail_outbox GROUP BY status";
 
-std::optional<std::string> optional_text(const Statement& statement, int column) {
-  if (statement.is_null(column)) return std::nullopt;
-  return statement.text(column);
-}
-
 /// Parses the ISO 8601 times this adapter writes (`2026-12-01T10:00:00.000Z`).
 std::optional<system_clock::time_point> parse_time(const std::string& text) {
   std::tm tm{};
@@ -91,7 +86,7 @@ std::optional<ClaimedMail> SqliteOutboxStore::claim(std::string_view claim, mill
                    update.text(2),
                    update.text(3),
                    update.text(4),
-                   optional_text(update, 5).value_or(""),
+                   update.optional_text(5).value_or(""),
                    static_cast<int>(update.int64(6))};
   // RETURNING rows are only final once the statement has run to its end.
   while (update.step()) {
@@ -150,8 +145,8 @@ OutboxPage SqliteOutboxStore::list(std::string_view status, int limit, int offse
     row.attempts = static_cast<int>(select.int64(6));
     row.created_at = select.text(7);
     if (row.status == "pending") row.next_attempt_at = select.text(8);
-    row.sent_at = optional_text(select, 9);
-    row.last_error = optional_text(select, 10);
+    row.sent_at = select.optional_text(9);
+    row.last_error = select.optional_text(10);
     page.rows.push_back(std::move(row));
   }
   return page;
