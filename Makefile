@@ -24,7 +24,7 @@ run: build
 
 # All tests (unit, e2e on SQLite, PostgreSQL, browser) under ASan+UBSan.
 test: build-dev browser-deps
-	ctest --preset dev -j 2 --timeout 900
+	ctest --preset dev -j 2 --timeout 900 --output-on-failure
 
 test-unit: build-dev
 	ctest --preset dev -L unit
