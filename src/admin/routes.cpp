@@ -11,8 +11,6 @@
 #include <iterator>
 #include <system_error>
 
-#include "admin/web_session.hpp"
-
 namespace teamreg::admin {
 namespace {
 
@@ -159,72 +157,24 @@ std::string download_name(std::string_view team_id, std::string_view field,
   return name;
 }
 
-AdminRoutes::AdminRoutes(AdminService& service, Authenticator& auth, AccountService& accounts,
-                         files::BlobStore& blobs, files::StagingArea& staging)
-    : service_(service), auth_(auth), accounts_(accounts), blobs_(blobs), staging_(staging) {}
-
-tl::expected<std::string, Error> AdminRoutes::admit(const http::Request& request, bool changes) {
-  // A bearer token (or no credential at all) is checked exactly as before sessions existed.
-  const auto cookie = session_cookie(request);
-  if (request.header("authorization") || !cookie) return auth_.authenticate(request);
-  const auto user = accounts_.session(*cookie);
-  if (!user) {
-    // Not a failure for the per-address limit: browsers send a stale cookie after a timeout,
-    // and a session id (256 random bits) is not guessed.
-    spdlog::info("admin session rejected request_id={} client={} reason=unknown_ended_or_idle",
-                 request.request_id, request.client_address);
-    return tl::unexpected(
-        Error{ErrorCode::kUnauthorized, "Your session has ended; please log in again", {}, {}});
-  }
-  if (changes_state(request.method) && !same_origin(request)) {
-    // A cookie goes with every request the browser makes, whichever page asks for it.
-    spdlog::warn("admin request refused request_id={} client={} user={} reason=cross_origin",
-                 request.request_id, request.client_address, user->name);
-    return tl::unexpected(Error{ErrorCode::kCsrfRejected,
-                                "Changes need a request from this site's own pages (Origin or "
-                                "Referer of this origin)",
-                                {},
-                                {}});
-  }
-  if (changes && !user->may_change()) {
-    spdlog::info("admin request refused request_id={} client={} user={} reason=role role={}",
-                 request.request_id, request.client_address, user->name, user->role);
-    return tl::unexpected(
-        Error{ErrorCode::kForbidden, "Your account may view but not change anything", {}, {}});
-  }
-  return user->name;
-}
-
-http::Handler AdminRoutes::guarded(Action action, bool changes) {
-  return [this, action = std::move(action), changes](const http::Request& request) {
-    auto actor = admit(request, changes);
-    http::Response response;
-    if (!actor) {
-      response = error(actor.error(), request);
-      if (actor.error().code == ErrorCode::kUnauthorized) {
-        response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"teamreg-admin\"");
-      }
-    } else {
-      response = action(request, *actor);
-    }
-    // Admin answers carry personal data: no cache may keep them.
-    response.headers.emplace_back("Cache-Control", "no-store");
-    return response;
-  };
-}
+AdminRoutes::AdminRoutes(AdminService& service, AdminGuard& guard, files::BlobStore& blobs,
+                         files::StagingArea& staging)
+    : service_(service), guard_(guard), blobs_(blobs), staging_(staging) {}
 
 void AdminRoutes::add_routes(http::Router& router) {
   const auto read = [this](http::Response (AdminRoutes::*method)(const http::Request&)) {
-    return guarded(
+    return guard_.guarded(
         [this, method](const http::Request& r, const std::string&) { return (this->*method)(r); },
-        /*changes=*/false);
+        Access::kRead);
   };
-  const auto write = [this](http::Response (AdminRoutes::*method)(const http::Request&,
-                                                                  const std::string&)) {
-    return guarded([this, method](const http::Request& r,
-                                  const std::string& actor) { return (this->*method)(r, actor); },
-                   /*changes=*/true);
-  };
+  const auto write =
+      [this](http::Response (AdminRoutes::*method)(const http::Request&, const std::string&)) {
+        return guard_.guarded(
+            [this, method](const http::Request& r, const std::string& actor) {
+              return (this->*method)(r, actor);
+            },
+            Access::kChange);
+      };
   router.add("GET", "/admin/teams", read(&AdminRoutes::list_teams));
   router.add("GET", "/admin/teams/{team_id}", read(&AdminRoutes::team_detail));
   router.add("GET", "/admin/players/{player_id}", read(&AdminRoutes::player_detail));

@@ -1,11 +1,9 @@
 #pragma once
 
-#include <functional>
 #include <string>
 #include <string_view>
 
-#include "admin/accounts.hpp"
-#include "admin/auth.hpp"
+#include "admin/guard.hpp"
 #include "admin/service.hpp"
 #include "files/blob_store.hpp"
 #include "files/staging.hpp"
@@ -25,25 +23,17 @@ std::string document_url(std::string_view team_id, std::string_view field);
 std::string download_name(std::string_view team_id, std::string_view field,
                           std::string_view content_type);
 
-/// Every route of API.md's Admin section. Each one authenticates first, then runs on the worker
-/// pool like any handler. A bearer token (401/429 as Authenticator says) or, without an
-/// Authorization header, the console's session cookie: then a change needs a same-origin
-/// request (else 403 CSRF_REJECTED) and the admin role (else 403 FORBIDDEN). The session
-/// routes themselves (POST/GET/DELETE /admin/session) are in session_routes.hpp.
+/// Every route of API.md's Admin section (teams, documents, sequence, audit, CSV, outbox). Each one
+/// passes the AdminGuard first, then runs on the worker pool like any handler. Tokens and users
+/// are in access_routes.hpp, the console's login in session_routes.hpp.
 class AdminRoutes final {
  public:
-  AdminRoutes(AdminService& service, Authenticator& auth, AccountService& accounts,
-              files::BlobStore& blobs, files::StagingArea& staging);
+  AdminRoutes(AdminService& service, AdminGuard& guard, files::BlobStore& blobs,
+              files::StagingArea& staging);
 
   void add_routes(http::Router& router);
 
  private:
-  using Action = std::function<http::Response(const http::Request&, const std::string& actor)>;
-  /// `changes`: the route changes state (confirm, reset, ...), which a viewer may not do.
-  http::Handler guarded(Action action, bool changes);
-  /// The actor of the request (a token or a user name), or the error to answer with.
-  tl::expected<std::string, Error> admit(const http::Request& request, bool changes);
-
   http::Response list_teams(const http::Request& request);
   http::Response team_detail(const http::Request& request);
   http::Response player_detail(const http::Request& request);
@@ -61,8 +51,7 @@ class AdminRoutes final {
   std::string_view email_notification(const storage::StatusChange& change) const;
 
   AdminService& service_;
-  Authenticator& auth_;
-  AccountService& accounts_;
+  AdminGuard& guard_;
   files::BlobStore& blobs_;
   files::StagingArea& staging_;
 };

@@ -18,6 +18,7 @@
 #include <optional>
 #include <thread>
 
+#include "admin/access_routes.hpp"
 #include "admin/accounts.hpp"
 #include "admin/cli.hpp"
 #include "admin/passwords.hpp"
@@ -397,8 +398,11 @@ int serve(AppConfig config) {
         "--name NAME --password-stdin` or a token with `teamreg admin token create --name NAME`");
   }
   spdlog::info("admin sessions idle_timeout_s={}", config.accounts.idle_timeout.count());
-  admin::AdminRoutes admin_routes(admin_service, admin_auth, accounts, blobs, staging);
+  admin::AdminGuard admin_guard(admin_auth, accounts);
+  admin::AdminRoutes admin_routes(admin_service, admin_guard, blobs, staging);
   admin_routes.add_routes(router);
+  admin::AccessRoutes access_routes(admin_service, accounts, admin_guard);
+  access_routes.add_routes(router);
   admin::SessionRoutes session_routes(accounts, admin_auth);
   session_routes.add_routes(router);
   const web::WebAssets web_assets;
