@@ -14,8 +14,9 @@ const ADMIN = { name: 'alice', password: 'correct horse battery staple' };
 const VIEWER = { name: 'victor', password: 'viewer password 12' };
 const GENERIC_LOGIN_ERROR = 'Wrong user name or password';
 // The browser logs every 4xx answer as a console error; these are the ones the tests provoke (the
-// session probe before login, wrong passwords, a refused reset, the viewer's and cross-site 403s).
-const EXPECTED = [401, 403, 409].map((status) =>
+// session probe before login, wrong passwords, a name already taken, a refused reset, the viewer's
+// and cross-site 403s).
+const EXPECTED = [400, 401, 403, 409].map((status) =>
   new RegExp(`Failed to load resource: the server responded with a status of ${status}`));
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 360, height: 740 };
@@ -339,6 +340,15 @@ describe('console', () => {
     await page.getByRole('link', { name: 'Sequence' }).click();
     await page.getByText('resetting and syncing the sequence need an admin account').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Reset the sequence' }).count(), 0);
+    // Users and tokens are for admins only, reads included.
+    await page.getByRole('link', { name: 'Users and tokens' }).click();
+    await page.getByText('Only admins can see and manage console users and API tokens').waitFor();
+    assert.equal(await page.locator('table').count(), 0);
+    assert.equal(await page.getByRole('button', { name: /Add user|Create token/ }).count(), 0);
+    for (const path of ['/admin/users', '/admin/tokens']) {
+      const answer = await page.request.get(`${server.url}${path}`);
+      assert.equal(answer.status(), 403, path);
+    }
     await assertClean(watch);
     await context.close();
   });
@@ -355,6 +365,125 @@ describe('console', () => {
     }
     assert.deepEqual(await sequenceNow(), before);
     assert.equal(await teamStatus(teams.viewer.id), 'pending');
+    await assertClean(watch);
+    await context.close();
+  });
+
+  it('adds a user with the errors named next to their field, sets a password and disables the user', async () => {
+    const walter = { name: 'walter', password: 'walter first passphrase' };
+    const { context, page, watch } = await openConsole({ hash: '#/access' });
+    await signIn(page, ADMIN);
+    await page.getByRole('heading', { name: 'Users and tokens' }).waitFor();
+    const form = page.locator('form[aria-labelledby="add-user-title"]');
+    const name = form.getByLabel('User name');
+    const password = form.getByLabel('Password', { exact: true });
+    const again = form.getByLabel('Password again');
+    const notice = form.locator('.notice');
+    const add = form.getByRole('button', { name: 'Add user' });
+    // Checked in the page first: the name, then the length, then the repeat.
+    await name.fill('walter white');
+    await add.click();
+    await notice.filter({ hasText: 'without spaces' }).waitFor();
+    assert.equal(await name.getAttribute('aria-invalid'), 'true');
+    await name.fill(walter.name);
+    assert.equal(await name.getAttribute('aria-invalid'), null, 'editing clears the mark');
+    await password.fill('too short');
+    await again.fill('too short');
+    await add.click();
+    await notice.filter({ hasText: 'at least 12 characters' }).waitFor();
+    assert.equal(await password.getAttribute('aria-invalid'), 'true');
+    await password.fill(walter.password);
+    await again.fill('something else entirely');
+    await add.click();
+    await notice.filter({ hasText: 'The two passwords differ' }).waitFor();
+    assert.equal(await again.getAttribute('aria-invalid'), 'true');
+    // Checked by the server: a taken name comes back as details.field = name.
+    await name.fill(ADMIN.name);
+    await password.fill(walter.password);
+    await again.fill(walter.password);
+    await add.click();
+    await notice.filter({ hasText: /taken|already|used/i }).waitFor();
+    assert.equal(await name.getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'new-user-name');
+    await screenshot(page, 'console', 'access-user-error');
+    await name.fill(walter.name);
+    await form.getByLabel('Role').selectOption('viewer');
+    await password.fill(walter.password);
+    await again.fill(walter.password);
+    await add.click();
+    await notice.filter({ hasText: 'walter can now sign in as a viewer' }).waitFor();
+    const row = page.locator('tr', { has: page.getByText(walter.name, { exact: true }) });
+    await row.getByText('Viewer').waitFor();
+    await screenshot(page, 'console', 'access');
+
+    // Walter signs in elsewhere; a new password ends that session.
+    const other = await openConsole({ hash: '#/overview' });
+    await signIn(other.page, walter);
+    await other.page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.getByRole('button', { name: 'Set a new password for walter' }).click();
+    const pwDialog = page.getByRole('dialog', { name: 'New password for walter' });
+    await pwDialog.getByLabel('New password', { exact: true }).fill('walter second passphrase');
+    await pwDialog.getByLabel('New password again').fill('walter second passphrase');
+    await screenshot(page, 'console', 'access-password-dialog');
+    await pwDialog.getByRole('button', { name: 'Set password' }).click();
+    await page.getByText('walter has a new password; their sessions have ended.').waitFor();
+    await other.page.getByRole('link', { name: 'Sequence' }).click();
+    await other.page.getByText('Your session has ended. Sign in again to continue.').waitFor();
+    walter.password = 'walter second passphrase';
+    await signIn(other.page, walter);
+    await other.page.getByRole('heading', { name: 'Sequence' }).waitFor();
+
+    // Disabled: signed out at once. Alice cannot disable herself from here.
+    assert.equal(await page.getByRole('button', { name: `Disable ${ADMIN.name}` }).count(), 0);
+    await page.getByRole('button', { name: 'Disable walter' }).click();
+    const disable = page.getByRole('dialog', { name: 'Disable walter?' });
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Cancel');
+    await disable.getByRole('button', { name: 'Disable user' }).click();
+    await page.getByText('walter is disabled and signed out.').waitFor();
+    await row.getByText('Disabled').waitFor();
+    await other.page.getByRole('link', { name: 'Audit log' }).click();
+    await other.page.getByText('Your session has ended. Sign in again to continue.').waitFor();
+    const users = (await adminGet(server, token, '/admin/users')).body.data;
+    assert.equal(users.find((u) => u.name === 'walter').active, false);
+    const audit = (await adminGet(server, token, '/admin/audit?limit=50')).body.data;
+    for (const action of ['user.create', 'user.password', 'user.disable']) {
+      assert.ok(audit.some((e) => e.action === action && e.actor === ADMIN.name && e.subject === 'walter'), action);
+    }
+    await assertClean(other.watch);
+    await other.context.close();
+    await assertClean(watch);
+    await context.close();
+  });
+
+  it('creates an API token that is shown once and works, then revokes it', async () => {
+    const { context, page, watch } = await openConsole({ hash: '#/access' });
+    await signIn(page, ADMIN);
+    await page.getByRole('heading', { name: 'Users and tokens' }).waitFor();
+    await page.getByLabel('Token name').fill('ci-bot');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const shown = page.getByRole('region', { name: 'Token ci-bot' });
+    await shown.getByText('it is shown only this once').waitFor();
+    const value = await shown.getByLabel('New token').inputValue();
+    assert.match(value, /^[0-9a-f]{64}$/);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'new-token-value');
+    await screenshot(page, 'console', 'access-token-once');
+    const used = await fetch(`${server.url}/admin/sequence/current`, { headers: { Authorization: `Bearer ${value}` } });
+    assert.equal(used.status, 200);
+    // Gone for good once the page is drawn again.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Users and tokens' }).waitFor();
+    const row = page.locator('tr', { has: page.getByText('ci-bot', { exact: true }) });
+    await row.getByText('Active').waitFor();
+    assert.equal((await page.content()).includes(value), false);
+    await page.getByRole('button', { name: 'Revoke ci-bot' }).click();
+    await page.getByRole('dialog', { name: 'Revoke the token ci-bot?' }).getByRole('button', { name: 'Revoke token' }).click();
+    await page.getByText('The token ci-bot is revoked.').waitFor();
+    await row.getByText('Revoked').first().waitFor();
+    const refused = await fetch(`${server.url}/admin/sequence/current`, { headers: { Authorization: `Bearer ${value}` } });
+    assert.equal(refused.status, 401);
+    const audit = (await adminGet(server, token, '/admin/audit?limit=50')).body.data;
+    assert.ok(audit.some((e) => e.action === 'token.create' && e.actor === ADMIN.name && e.subject === 'ci-bot'));
+    assert.ok(audit.some((e) => e.action === 'token.revoke' && e.actor === ADMIN.name && e.subject === 'ci-bot'));
     await assertClean(watch);
     await context.close();
   });
