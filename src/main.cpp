@@ -15,6 +15,12 @@ void add_common_options(CLI::App& command, teamreg::app::AppConfig& config) {
       .add_option("--database", config.database,
                   "SQLite file path or postgresql:// URL (default: <data-dir>/teamreg.db)")
       ->envname("TEAMREG_DATABASE");
+  command
+      .add_option("--database-timeout", config.database_timeout_seconds,
+                  "PostgreSQL: seconds one statement or a new connection may take before the "
+                  "request fails with 503 (a stalled network or server)")
+      ->envname("TEAMREG_DATABASE_TIMEOUT")
+      ->capture_default_str();
   command.add_option("--data-dir", config.data_dir, "Directory for the database and documents")
       ->envname("TEAMREG_DATA_DIR")
       ->capture_default_str();

@@ -54,11 +54,19 @@ namespace {
 
 constexpr std::string_view kSequenceName = "team";
 
+/// How long a request waits for a pooled PostgreSQL connection: 5 s, or --database-timeout if
+/// shorter, so that a stalled database fails requests within that bound.
+std::chrono::milliseconds acquire_timeout(const AppConfig& config) {
+  return std::min(std::chrono::milliseconds(5000), config.database_timeout);
+}
+
 std::unique_ptr<storage::Store> open_store(const AppConfig& config) {
   if (config.uses_postgres()) {
     // The URL may be as bare as "postgresql://": libpq fills the rest from PGHOST, PGUSER, ...
     return std::make_unique<storage::postgres::PgStore>(
-        storage::postgres::PgConfig{.dsn = config.database_location()});
+        storage::postgres::PgConfig{.dsn = config.database_location(),
+                                    .acquire_timeout = acquire_timeout(config),
+                                    .statement_timeout = config.database_timeout});
   }
   const std::filesystem::path path(config.database_location());
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
@@ -69,8 +77,9 @@ std::unique_ptr<storage::Store> open_store(const AppConfig& config) {
 std::unique_ptr<storage::AdminStore> open_admin_store(const AppConfig& config) {
   if (config.uses_postgres()) {
     // Admin traffic is light: a small pool of its own, beside the registration pool.
-    return std::make_unique<storage::postgres::PgAdminStore>(
-        storage::postgres::PoolConfig{config.database_location(), 4});
+    return std::make_unique<storage::postgres::PgAdminStore>(storage::postgres::PoolConfig{
+        config.database_location(), 4, storage::postgres::PoolConfig{}.acquire_timeout,
+        config.database_timeout});
   }
   return std::make_unique<storage::sqlite::SqliteAdminStore>(config.database_location());
 }
@@ -78,8 +87,9 @@ std::unique_ptr<storage::AdminStore> open_admin_store(const AppConfig& config) {
 std::unique_ptr<storage::OutboxStore> open_outbox_store(const AppConfig& config) {
   if (config.uses_postgres()) {
     // The worker and the outbox routes: two connections are plenty.
-    return std::make_unique<storage::postgres::PgOutboxStore>(
-        storage::postgres::PoolConfig{config.database_location(), 2});
+    return std::make_unique<storage::postgres::PgOutboxStore>(storage::postgres::PoolConfig{
+        config.database_location(), 2, storage::postgres::PoolConfig{}.acquire_timeout,
+        config.database_timeout});
   }
   return std::make_unique<storage::sqlite::SqliteOutboxStore>(config.database_location());
 }
@@ -373,6 +383,7 @@ int serve(AppConfig config) {
   committer_config.rules = storage::CommitRules{
       std::string(kSequenceName), config.registration.teams_per_church, config.mail.enabled()};
   committer_config.on_batch = [&](std::size_t size, double ms) { metrics.record_batch(size, ms); };
+  committer_config.deadline = 2 * config.database_timeout;
   Committer committer(*store, committer_config);
   http::RateLimiter rate_limiter(config.rate_limit_per_minute);
   RegistrationService registration(config.registration, staging, blobs, *store, committer, workers,

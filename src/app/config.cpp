@@ -121,6 +121,10 @@ std::string finalize(AppConfig& config) {
                    [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); })) {
     return "--id-prefix must be 1-16 characters A-Z or 0-9";
   }
+  if (!(config.database_timeout_seconds >= 0.1 && config.database_timeout_seconds <= 600)) {
+    return "--database-timeout must be from 0.1 to 600 seconds";
+  }
+  config.database_timeout = seconds_to_ms(config.database_timeout_seconds);
   if (config.id_format.min_width < 1 || config.id_format.min_width > 12) {
     return "--id-width must be from 1 to 12";
   }

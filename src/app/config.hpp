@@ -41,6 +41,10 @@ struct MailSettings {
 /// Everything `teamreg serve` is told, from flags or TEAMREG_* variables; each part gets its slice.
 struct AppConfig {
   std::string database;  ///< SQLite path or postgresql:// URL; empty = <data_dir>/teamreg.db
+  /// PostgreSQL: longest wait for one statement's answer or a new connection; a registration's
+  /// commit gives up retrying after twice this (committer deadline). Seconds, as given.
+  double database_timeout_seconds = 10;
+  std::chrono::milliseconds database_timeout{10000};  ///< derived
   std::string data_dir = "./data";
   std::string listen = "127.0.0.1:8000";
   http::ServerConfig server;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <random>
 
 #include "registration/refusals.hpp"
@@ -43,14 +44,14 @@ Committer::~Committer() {
   stop();
 }
 
-bool Committer::submit(Registration registration, Callback done) {
+bool Committer::submit(Registration registration, Callback done, Clock::time_point since) {
   if (!registration.idempotency_key.empty()) {
     registration.answers = idempotent_answers(registration, config_.rules.teams_per_church);
   }
   {
     const std::lock_guard lock(mutex_);
     if (stopping_ || queue_.size() >= config_.max_queue) return false;
-    queue_.push_back(Item{std::move(registration), std::move(done)});
+    queue_.push_back(Item{std::move(registration), std::move(done), since});
   }
   wake_.notify_one();
   return true;
@@ -91,11 +92,28 @@ void Committer::run() {
       }
       ++batches_;
     }
+    // Registrations that waited past their deadline (the database stalled on earlier batches)
+    // get their 503 now: nothing was attempted for them, so nothing was stored.
+    const auto started = Clock::now();
+    const auto expired = std::stable_partition(items.begin(), items.end(), [&](const Item& item) {
+      return started < item.queued_at + config_.deadline;
+    });
+    if (expired != items.end()) {
+      spdlog::warn("commit queue deadline passed count={} deadline_ms={}", items.end() - expired,
+                   config_.deadline.count());
+      const auto answer = unavailable(1).front();
+      for (auto it = expired; it != items.end(); ++it) {
+        guarded("done", it->registration.request_id, [&] { it->done(answer); });
+      }
+      items.erase(expired, items.end());
+      if (items.empty()) continue;
+    }
     std::vector<Registration> batch;
     batch.reserve(items.size());
     for (Item& item : items) batch.push_back(std::move(item.registration));
-    const auto started = std::chrono::steady_clock::now();
-    std::vector<CommitResult> outcomes = commit_with_retries(batch);
+    // Items are in queue order: the first is the oldest.
+    const auto until = items.front().queued_at + config_.deadline;
+    std::vector<CommitResult> outcomes = commit_with_retries(batch, until);
     if (config_.on_batch) {
       guarded("on_batch", {}, [&] {
         config_.on_batch(batch.size(), std::chrono::duration<double, std::milli>(
@@ -110,7 +128,7 @@ void Committer::run() {
 }
 
 std::vector<CommitResult> Committer::commit_with_retries(std::span<const Registration> batch,
-                                                         bool ambiguous) {
+                                                         Clock::time_point until, bool ambiguous) {
   std::minstd_rand jitter(std::random_device{}());
   auto backoff = config_.base_backoff;
   // `ambiguous`: some attempt may have committed, so "nothing was stored" is not known.
@@ -128,24 +146,29 @@ std::vector<CommitResult> Committer::commit_with_retries(std::span<const Registr
       if (attempt >= config_.max_attempts) break;
     } catch (const std::exception& e) {
       spdlog::error("commit batch failed size={} error=\"{}\"", batch.size(), e.what());
-      if (batch.size() > 1) return commit_one_by_one(batch, ambiguous);
+      if (batch.size() > 1) return commit_one_by_one(batch, until, ambiguous);
       break;
     }
     // Capped exponential backoff with full jitter, so retrying processes do not stampede.
-    const auto sleep_ms = std::uniform_int_distribution<long>(0, backoff.count())(jitter);
-    std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+    const auto sleep =
+        std::chrono::milliseconds(std::uniform_int_distribution<long>(0, backoff.count())(jitter));
+    if (Clock::now() + sleep >= until) {
+      spdlog::warn("commit batch deadline passed attempts={} size={}", attempt, batch.size());
+      break;
+    }
+    std::this_thread::sleep_for(sleep);
     backoff = std::min(backoff * 2, config_.max_backoff);
   }
   return ambiguous ? resolve(batch) : unavailable(batch.size());
 }
 
 std::vector<CommitResult> Committer::commit_one_by_one(std::span<const Registration> batch,
-                                                       bool ambiguous) {
+                                                       Clock::time_point until, bool ambiguous) {
   // A non-transient failure must not take innocent neighbours down with it: isolate the culprit.
   std::vector<CommitResult> outcomes;
   outcomes.reserve(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    auto one = commit_with_retries(batch.subspan(i, 1), ambiguous);
+    auto one = commit_with_retries(batch.subspan(i, 1), until, ambiguous);
     outcomes.push_back(std::move(one.front()));
   }
   return outcomes;
@@ -179,7 +202,12 @@ std::vector<CommitResult> Committer::results(std::span<const Registration> batch
 std::vector<CommitResult> Committer::resolve(std::span<const Registration> batch) {
   std::vector<CommitResult> answers;
   answers.reserve(batch.size());
+  bool reachable = true;
   for (const Registration& r : batch) {
+    if (!reachable) {
+      answers.emplace_back(outcome_unknown());
+      continue;
+    }
     try {
       if (auto committed = store_.find_committed(r.request_uuid)) {
         spdlog::info("ambiguous commit resolved request_id={} team_id={}", r.request_id,
@@ -193,6 +221,7 @@ std::vector<CommitResult> Committer::resolve(std::span<const Registration> batch
     } catch (const std::exception& e) {
       spdlog::warn("ambiguous commit look-up failed request_id={} error=\"{}\"", r.request_id,
                    e.what());
+      reachable = false;
     }
     answers.emplace_back(outcome_unknown());
   }

@@ -22,6 +22,11 @@ struct CommitterConfig {
   int max_attempts = 8;          ///< tries per batch on transient database errors
   std::chrono::milliseconds base_backoff{20};
   std::chrono::milliseconds max_backoff{2000};
+  /// How long a registration may wait for its commit, queue included. A registration still
+  /// queued past it is answered 503 (nothing stored) without an attempt; a batch stops retrying
+  /// when its oldest registration passes it. The answer may come one database timeout later (the
+  /// attempt under way is not cut short).
+  std::chrono::milliseconds deadline{20000};
   storage::CommitRules rules;
   /// After each batch's commit attempts: its size and how long they took. For metrics; may be
   /// empty.
@@ -54,8 +59,11 @@ class Committer final {
   ~Committer();
 
   /// Queues a registration (rendering the answers to store for its Idempotency-Key, if any).
-  /// False (and no callback) when the queue is full or stopping.
-  bool submit(Registration registration, Callback done);
+  /// Its deadline counts from `since` (when the request was ready to commit). False (and no
+  /// callback) when the queue is full or stopping.
+  bool submit(Registration registration, Callback done,
+              std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now());
+  std::chrono::milliseconds deadline() const { return config_.deadline; }
   /// Commits what is queued, then stops the thread.
   void stop();
   std::size_t queue_depth() const;
@@ -63,19 +71,24 @@ class Committer final {
   std::size_t batches() const;
 
  private:
+  using Clock = std::chrono::steady_clock;
   struct Item {
     Registration registration;
     Callback done;
+    Clock::time_point queued_at;
   };
   void run();
-  /// `ambiguous`: an earlier attempt at these registrations may have committed.
+  /// `ambiguous`: an earlier attempt at these registrations may have committed. No attempt
+  /// starts after `until`.
   std::vector<CommitResult> commit_with_retries(std::span<const Registration> batch,
-                                                bool ambiguous = false);
-  std::vector<CommitResult> commit_one_by_one(std::span<const Registration> batch, bool ambiguous);
+                                                Clock::time_point until, bool ambiguous = false);
+  std::vector<CommitResult> commit_one_by_one(std::span<const Registration> batch,
+                                              Clock::time_point until, bool ambiguous);
   std::vector<CommitResult> results(std::span<const Registration> batch,
                                     std::vector<storage::CommitOutcome> outcomes) const;
   /// After an ambiguous commit that retries did not settle: each registration looked up by its
-  /// request_uuid; found means Created, anything else means the outcome is unknown.
+  /// request_uuid; found means Created, anything else means the outcome is unknown. The first
+  /// failed look-up ends the look-ups (the database is unreachable): the rest are unknown.
   std::vector<CommitResult> resolve(std::span<const Registration> batch);
   static std::vector<CommitResult> unavailable(std::size_t count);
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <future>
 #include <string>
+#include <thread>
 
 #include "registration/response.hpp"
 #include "testing/fake_store.hpp"
@@ -117,6 +118,61 @@ TEST(Committer, OneAmbiguousAttemptMakesTheOutcomeUnknownWhateverFailsAfterIt) {
   const auto& error = std::get<Error>(outcome);
   EXPECT_EQ(error.code, ErrorCode::kServiceUnavailable);
   EXPECT_NE(error.message.find("unknown"), std::string::npos) << error.message;
+}
+
+TEST(Committer, ARegistrationPastItsDeadlineIsRefusedWithoutAnAttempt) {
+  testing::FakeStore store;
+  CommitterConfig config = quick_config();
+  config.deadline = 50ms;
+  Committer committer(store, config);
+  std::promise<CommitResult> done;
+  auto future = done.get_future();
+  ASSERT_TRUE(committer.submit(
+      sample("late"), [&](CommitResult outcome) { done.set_value(std::move(outcome)); },
+      std::chrono::steady_clock::now() - 60ms));
+  const CommitResult outcome = future.get();
+  const auto& error = std::get<Error>(outcome);
+  EXPECT_EQ(error.code, ErrorCode::kServiceUnavailable);
+  EXPECT_NE(error.message.find("nothing was stored"), std::string::npos) << error.message;
+  EXPECT_EQ(store.commit_calls(), 0);
+  // A registration within its deadline is committed as usual.
+  EXPECT_TRUE(std::holds_alternative<Created>(commit(committer, sample("on-time"))));
+}
+
+TEST(Committer, RetriesStopAtTheDeadlineAndOneFailedLookUpEndsTheLookUps) {
+  testing::FakeStore store;
+  store.on_commit([](std::span<const Registration>,
+                     const storage::CommitRules&) -> std::vector<storage::CommitOutcome> {
+    std::this_thread::sleep_for(40ms);  // a statement that ran into its timeout
+    throw storage::AmbiguousCommitError("no answer within 40 ms");
+  });
+  int lookups = 0;
+  store.on_find_committed([&](std::string_view) -> std::optional<storage::Committed> {
+    ++lookups;
+    throw storage::StatementTimeoutError("no answer within 40 ms");
+  });
+  CommitterConfig config = quick_config();
+  config.max_attempts = 1000;  // only the deadline can stop the retries
+  config.base_backoff = 10ms;
+  config.max_backoff = 10ms;
+  config.deadline = 200ms;
+  Committer committer(store, config);
+  std::vector<std::promise<CommitResult>> done(4);
+  const auto started = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < done.size(); ++i) {
+    ASSERT_TRUE(committer.submit(sample(std::to_string(i)), [&done, i](CommitResult outcome) {
+      done[i].set_value(std::move(outcome));
+    }));
+  }
+  for (auto& d : done) {
+    const CommitResult outcome = d.get_future().get();
+    const auto& error = std::get<Error>(outcome);
+    EXPECT_EQ(error.code, ErrorCode::kServiceUnavailable);
+  }
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_LT(took, 2s) << "the deadline did not stop the retries";
+  EXPECT_LT(store.commit_calls(), 20);
+  EXPECT_LE(lookups, 2) << "look-ups went on after the database was found unreachable";
 }
 
 TEST(Committer, ACallbackThatThrowsNeitherEndsTheProcessNorStopsLaterCommits) {

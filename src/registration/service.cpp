@@ -26,6 +26,13 @@ Error busy(std::string_view what) {
                std::string(what)};
 }
 
+Error deadline_passed() {
+  return Error{ErrorCode::kServiceUnavailable,
+               "The database did not answer in time; nothing was stored. Please retry.",
+               {},
+               "commit deadline passed before the commit was queued"};
+}
+
 }  // namespace
 
 /// One registration request in progress. Releases its admission slot and its Idempotency-Key
@@ -163,7 +170,10 @@ tl::expected<std::unique_ptr<http::UploadSink>, Error> RegistrationService::begi
 }
 
 void RegistrationService::process(std::shared_ptr<Upload> upload, http::Responder respond) {
-  const bool posted = workers_.try_post([this, upload, respond]() mutable {
+  // The commit deadline counts from here, worker queue included: with the database stalled,
+  // workers are slow to free up, and a request must not wait for each in turn.
+  const auto ready = Clock::now();
+  const bool posted = workers_.try_post([this, upload, respond, ready]() mutable {
     const auto fail = [&](const Error& error) {
       upload->release_key();
       log_failure("registration failed", *upload, error);
@@ -182,6 +192,7 @@ void RegistrationService::process(std::shared_ptr<Upload> upload, http::Responde
         if (auto synced = staging_.sync_directory(); !synced) return fail(synced.error());
       }
 
+      if (Clock::now() >= ready + committer_.deadline()) return fail(deadline_passed());
       registration->request_uuid = time_ordered_uuid();
       registration->request_id = upload->request_id;
       if (!upload->idempotency_key.empty()) {
@@ -228,7 +239,8 @@ void RegistrationService::process(std::shared_ptr<Upload> upload, http::Responde
               log_failure("registration not committed", *upload, error);
               respond(http::error_response(error, upload->request_id));
             }
-          });
+          },
+          ready);
       if (!queued) return fail(busy("commit queue full"));
     } catch (const std::exception& e) {
       fail(Error{ErrorCode::kServiceUnavailable,

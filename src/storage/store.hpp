@@ -22,6 +22,13 @@ class TransientError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A TransientError because the database did not answer in time (a stalled network or server).
+/// Retrying at once would wait just as long, so reads do not; the connection is closed.
+class StatementTimeoutError final : public TransientError {
+ public:
+  using TransientError::TransientError;
+};
+
 /// A TransientError after which the outcome is unknown: the commit may have been applied (the
 /// connection was lost while COMMIT was in flight). The caller must look the registrations up by
 /// request_uuid before telling anyone that nothing was stored.

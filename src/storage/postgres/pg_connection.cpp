@@ -4,6 +4,8 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <vector>
@@ -78,7 +80,8 @@ std::int64_t Result::int64(int row, int column) const {
   return value;
 }
 
-Connection::Connection(const std::string& dsn) : password_(password_of(dsn)) {
+Connection::Connection(const std::string& dsn, std::chrono::milliseconds statement_timeout)
+    : password_(password_of(dsn)), statement_timeout_(statement_timeout) {
   // Defaults first: the DSN (expanded from "dbname") and the PG* environment override them.
   std::vector<const char*> keywords;
   std::vector<const char*> values;
@@ -87,7 +90,10 @@ Connection::Connection(const std::string& dsn) : password_(password_of(dsn)) {
     keywords.push_back(keyword);
     values.push_back(value);
   };
-  add_default("connect_timeout", "PGCONNECT_TIMEOUT", "5");
+  // libpq counts whole seconds and takes at least 2.
+  const auto timeout_s = std::chrono::ceil<std::chrono::seconds>(statement_timeout).count();
+  const std::string connect_timeout = std::to_string(std::clamp<long long>(timeout_s, 2, 5));
+  add_default("connect_timeout", "PGCONNECT_TIMEOUT", connect_timeout.c_str());
   add_default("application_name", "PGAPPNAME", "teamreg");
   // A peer that vanished without closing the socket is noticed in about a minute, not hours.
   keywords.insert(keywords.end(), {"keepalives_idle", "keepalives_interval", "keepalives_count"});
@@ -106,6 +112,13 @@ Connection::Connection(const std::string& dsn) : password_(password_of(dsn)) {
     throw TransientError(message);
   }
   PQsetNoticeProcessor(conn_, drop_notice, nullptr);
+  // Non-blocking sends, so that exec() can wait on the socket with a deadline (PQexec in
+  // exec_script still blocks, as libpq documents).
+  if (PQsetnonblocking(conn_, 1) != 0) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw TransientError("postgres connect failed: cannot make the connection non-blocking");
+  }
   // The batch function's race safety rests on READ COMMITTED's fresh snapshot per statement; a
   // database whose default is REPEATABLE READ would turn every contended batch into a 40001 retry.
   try {
@@ -145,13 +158,58 @@ void Connection::fail(std::string_view what, const PGresult* result) {
 
 Result Connection::exec(std::string_view what, std::string_view sql,
                         std::initializer_list<Param> params) {
+  if (conn_ == nullptr) {
+    throw TransientError(fmt::format("postgres {} failed: the connection was closed", what));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + statement_timeout_;
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const Param& p : params) values.push_back(p.c_str());
   const std::string query(sql);
-  Result result(PQexecParams(conn_, query.c_str(), static_cast<int>(values.size()), nullptr,
-                             values.data(), nullptr, nullptr, /*resultFormat=*/0));
+  if (PQsendQueryParams(conn_, query.c_str(), static_cast<int>(values.size()), nullptr,
+                        values.data(), nullptr, nullptr, /*resultFormat=*/0) == 0) {
+    fail(what, nullptr);
+  }
+  if (!await_result(deadline)) {
+    if (broken()) fail(what, nullptr);
+    abandon(what);
+  }
+  // One statement, one result (or the error that ended it); then NULL.
+  Result result(PQgetResult(conn_));
+  while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+  if (result.get() == nullptr) fail(what, nullptr);
   return check(what, std::move(result));
+}
+
+bool Connection::await_result(std::chrono::steady_clock::time_point deadline) {
+  const auto wait = [&](short events) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd fd{PQsocket(conn_), events, 0};
+    if (fd.fd < 0) return false;
+    const int ready = ::poll(&fd, 1, static_cast<int>(left.count()));
+    return ready > 0 || (ready < 0 && errno == EINTR);
+  };
+  for (;;) {  // everything queued goes out first
+    const int flushed = PQflush(conn_);
+    if (flushed == 0) break;
+    if (flushed < 0 || !wait(POLLOUT | POLLIN)) return false;
+    if (PQconsumeInput(conn_) == 0) return false;
+  }
+  while (PQisBusy(conn_) != 0) {
+    if (!wait(POLLIN) || PQconsumeInput(conn_) == 0) return false;
+  }
+  return true;
+}
+
+void Connection::abandon(std::string_view what) {
+  // No cancel request: it would need a new connection to the same stalled server. Closing the
+  // socket ends the backend's transaction (rolled back unless a COMMIT had already arrived).
+  PQfinish(conn_);
+  conn_ = nullptr;
+  throw TransientError(
+      fmt::format("postgres {} failed: no answer within {} ms", what, statement_timeout_.count()));
 }
 
 Result Connection::check(std::string_view what, Result result) {
@@ -161,12 +219,15 @@ Result Connection::check(std::string_view what, Result result) {
 }
 
 void Connection::exec_script(std::string_view what, std::string_view sql) {
+  if (conn_ == nullptr) {
+    throw TransientError(fmt::format("postgres {} failed: the connection was closed", what));
+  }
   const std::string script(sql);
   check(what, Result(PQexec(conn_, script.c_str())));
 }
 
 bool Connection::check_alive() {
-  if (broken()) return false;
+  if (broken()) return false;  // also when closed after a timeout
   // libpq keeps the socket non-blocking: read what arrived while idle (a closing server sends
   // an error, then EOF) until nothing more is ready.
   for (int i = 0; i < 8; ++i) {
@@ -225,7 +286,7 @@ ConnectionPool::Lease ConnectionPool::acquire() {
   // A dead idle connection keeps its slot and is replaced; connecting happens outside the lock.
   connection.reset();
   try {
-    connection = std::make_unique<Connection>(config_.dsn);
+    connection = std::make_unique<Connection>(config_.dsn, config_.statement_timeout);
   } catch (...) {
     {
       const std::lock_guard lock(mutex_);

@@ -77,37 +77,51 @@ class Result final {
   PGresult* result_;
 };
 
-/// One libpq connection. Every statement with values goes through PQexecParams with bound
+/// How long one statement may wait for its answer unless the caller says otherwise.
+inline constexpr std::chrono::milliseconds kDefaultStatementTimeout{10000};
+
+/// One libpq connection. Every statement with values goes through PQsendQueryParams with bound
 /// parameters; nothing is ever spliced into SQL text.
 class Connection final {
  public:
-  /// Connects (a few seconds' timeout unless the DSN sets connect_timeout). An empty DSN or a bare
-  /// "postgresql://" means the libpq environment (PGHOST, PGDATABASE, ...). Throws TransientError
-  /// when the server cannot be reached, std::runtime_error for an unusable DSN.
-  explicit Connection(const std::string& dsn);
+  /// Connects (at most 5 s, or `statement_timeout` if shorter, unless the DSN sets
+  /// connect_timeout). An empty DSN or a bare "postgresql://" means the libpq environment
+  /// (PGHOST, PGDATABASE, ...). Throws TransientError when the server cannot be reached,
+  /// std::runtime_error for an unusable DSN.
+  explicit Connection(const std::string& dsn,
+                      std::chrono::milliseconds statement_timeout = kDefaultStatementTimeout);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection();
 
-  /// Runs one statement. `what` names it in error messages (never the SQL itself).
+  /// Runs one statement. `what` names it in error messages (never the SQL itself). A statement not
+  /// answered within the statement timeout (a stalled network or server, which TCP keepalives
+  /// take minutes to notice) closes the connection and throws TransientError; broken() is then
+  /// true, so a COMMIT cut off this way is known to have an unknown outcome.
   Result exec(std::string_view what, std::string_view sql,
               std::initializer_list<Param> params = {});
-  /// Runs a parameterless script of several statements (migrations only).
+  /// Runs a parameterless script of several statements (migrations only; no timeout).
   void exec_script(std::string_view what, std::string_view sql);
 
   /// False when the connection is known to be unusable. Reads whatever the server sent while the
   /// connection sat idle, so a connection the server closed (restart, idle timeout) is noticed.
   bool check_alive();
-  bool broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+  bool broken() const { return conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK; }
   /// True outside any transaction block.
-  bool idle() const { return PQtransactionStatus(conn_) == PQTRANS_IDLE; }
+  bool idle() const { return conn_ != nullptr && PQtransactionStatus(conn_) == PQTRANS_IDLE; }
 
  private:
   Result check(std::string_view what, Result result);
   [[noreturn]] void fail(std::string_view what, const PGresult* result);
+  /// Sends what PQsendQueryParams queued and waits for the complete answer, each within the
+  /// deadline; false when the deadline passed or the socket failed.
+  bool await_result(std::chrono::steady_clock::time_point deadline);
+  /// Closes the connection after a statement timed out: nothing more can be read from it.
+  [[noreturn]] void abandon(std::string_view what);
 
   PGconn* conn_ = nullptr;
   std::string password_;  ///< only to scrub it from libpq messages
+  std::chrono::milliseconds statement_timeout_;
 };
 
 /// BEGIN on construction; ROLLBACK on destruction unless commit() was called.
@@ -129,6 +143,8 @@ struct PoolConfig {
   std::size_t size = 8;
   /// How long a caller waits for a free connection before TransientError (so the request gets 503).
   std::chrono::milliseconds acquire_timeout{5000};
+  /// How long one statement (or a new connection) may take: see Connection::exec.
+  std::chrono::milliseconds statement_timeout = kDefaultStatementTimeout;
 };
 
 /// A bounded pool. Connections are opened lazily, checked when taken, and dropped (to be reopened

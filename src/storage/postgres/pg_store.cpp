@@ -202,9 +202,10 @@ SequenceState sequence_state(const std::string& name, const Result& row) {
 }  // namespace
 
 PgStore::PgStore(PgConfig config)
-    : pool_(PoolConfig{config.dsn, config.pool_size, config.acquire_timeout}),
-      commit_pool_(
-          PoolConfig{std::move(config.dsn), config.commit_connections, config.acquire_timeout}) {}
+    : pool_(PoolConfig{config.dsn, config.pool_size, config.acquire_timeout,
+                       config.statement_timeout}),
+      commit_pool_(PoolConfig{std::move(config.dsn), config.commit_connections,
+                              config.acquire_timeout, config.statement_timeout}) {}
 
 template <typename F>
 auto PgStore::read(F&& query) {
@@ -217,6 +218,8 @@ auto PgStore::read_on(ConnectionPool& pool, F&& query) {
     auto lease = pool.acquire();
     try {
       return query(*lease);
+    } catch (const StatementTimeoutError&) {
+      throw;  // a stalled database: another try would wait as long again
     } catch (const TransientError& e) {
       if (attempt >= 2 || !lease->broken()) throw;
       spdlog::info("postgres connection lost, retrying read error=\"{}\"", e.what());

@@ -18,6 +18,8 @@ struct PgConfig {
   /// Connections only commit_batch and find_committed use (the committer is one thread), so a
   /// burst of reads never starves commits.
   std::size_t commit_connections = 1;
+  /// Longest wait for one statement's answer or a new connection (Connection::exec).
+  std::chrono::milliseconds statement_timeout = kDefaultStatementTimeout;
 };
 
 /// The production adapter: several teamreg processes may share the database. A batch commits in
