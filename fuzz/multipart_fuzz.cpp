@@ -6,13 +6,20 @@
 // value (when it starts with "multipart/") or the boundary itself, then the body.
 // Control byte: bits 0-3 make the handler refuse its n-th begin/end callback (0 = never);
 // bits 4-5 pick the limits (kLimits). Seeds start with '0': default limits, no refusal.
+// With bit 6 set ('p', 0x70) the rest of the input instead describes a form (boundary, parts with
+// names, file names, types and contents), which the target writes as a body the way a client
+// would: the parser must then give back exactly those parts.
+
+#include <fuzzer/FuzzedDataProvider.h>
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "check.hpp"
@@ -150,32 +157,70 @@ std::vector<std::size_t> random_cuts(std::size_t size, std::mt19937_64& rng, std
   return cuts;
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  if (size == 0) return 0;
-  const std::string_view input(reinterpret_cast<const char*>(data), size);
-  const auto control = static_cast<unsigned char>(input.front());
-  const std::string_view rest = input.substr(1);
-  const std::size_t newline = rest.find('\n');
-  if (newline == std::string_view::npos) return 0;
-  const std::string_view line = rest.substr(0, newline);
-  const std::string_view body = rest.substr(newline + 1);
-
-  Setup setup;
-  setup.refuse_event = control & 0x0Fu;
-  setup.limits = kLimits[(control >> 4u) & 0x03u];
-  if (line.starts_with("multipart/")) {
-    auto boundary = teamreg::http::multipart_boundary(line);
-    if (!boundary) {
-      teamreg::fuzz::check_error_body(boundary.error());
-      return 0;
-    }
-    setup.boundary = std::move(*boundary);
-  } else {
-    setup.boundary = std::string(line);
+// A quoted-string as clients write it: only '"' and '\\' escaped.
+std::string quoted(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
   }
+  return out + "\"";
+}
 
+std::string without(std::string text, std::string_view forbidden) {
+  std::erase_if(text, [forbidden](char c) { return forbidden.find(c) != std::string_view::npos; });
+  return text;
+}
+
+/// A well-formed body built from the input, and the transcript the parser must give for it;
+/// nullopt when the input describes no usable form (a content holding the delimiter).
+std::optional<std::pair<std::string, std::string>> build_form(std::string_view input,
+                                                              std::string& boundary) {
+  FuzzedDataProvider provider(reinterpret_cast<const std::uint8_t*>(input.data()), input.size());
+  static constexpr std::string_view kBoundaryChars =
+      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'()+_,-./:=? ";
+  boundary.clear();
+  const std::size_t boundary_length = provider.ConsumeIntegralInRange<std::size_t>(1, 70);
+  for (std::size_t i = 0; i < boundary_length; ++i) {
+    boundary.push_back(
+        kBoundaryChars[provider.ConsumeIntegralInRange<std::size_t>(0, kBoundaryChars.size() - 1)]);
+  }
+  if (boundary.back() == ' ') boundary.back() = '-';
+  const std::string delimiter = "\r\n--" + boundary;
+
+  std::string body = provider.ConsumeBool() ? "preamble\r\n" : "";
+  body += "--" + boundary;
+  std::string transcript;
+  const std::size_t parts = provider.ConsumeIntegralInRange<std::size_t>(0, 6);
+  for (std::size_t i = 0; i < parts; ++i) {
+    const std::string forbidden("\0\r\n", 3);
+    std::string name = without(provider.ConsumeRandomLengthString(24), forbidden);
+    if (name.empty()) name = "field";
+    const bool has_filename = provider.ConsumeBool();
+    const std::string filename =
+        has_filename ? without(provider.ConsumeRandomLengthString(24), forbidden) : "";
+    // Header values are trimmed of spaces and tabs and may not hold CR, LF or NUL.
+    std::string type = without(provider.ConsumeRandomLengthString(24), forbidden);
+    while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.erase(0, 1);
+    while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.pop_back();
+    const std::string content = provider.ConsumeRandomLengthString(512);
+    if ((content + delimiter).find(delimiter) != content.size()) return std::nullopt;
+
+    body += "\r\nContent-Disposition: form-data; name=" + quoted(name);
+    if (has_filename) body += "; filename=" + quoted(filename);
+    if (!type.empty()) body += "\r\nContent-Type: " + type;
+    body += "\r\n\r\n" + content + delimiter;
+    transcript += "begin name=" + name + (has_filename ? " filename=" + filename : "") +
+                  " type=" + type + "\n" + "data=" + content + "\nend\n";
+  }
+  body += "--";
+  if (provider.ConsumeBool()) body += "\r\nepilogue";
+  return std::pair{std::move(body), transcript + "ok"};
+}
+
+/// Parses `body` in one slice, byte by byte, split at three points and in random chunks: every
+/// transcript must be the same.
+int check_slicings(const Setup& setup, std::string_view body) {
   const Run whole = parse(setup, body, {});
   const auto same = [&](const Run& run, std::string_view how) {
     if (run.transcript == whole.transcript) return;
@@ -197,7 +242,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::size_t i = 1; i < body.size(); ++i) every_byte.push_back(i);
   same(parse(setup, body, every_byte), "byte by byte");
 
-  std::mt19937_64 rng(fnv1a(input));
+  std::mt19937_64 rng(fnv1a(body));
   for (int i = 0; i < 3 && !body.empty(); ++i) {
     const std::size_t cut = std::uniform_int_distribution<std::size_t>(0, body.size())(rng);
     same(parse(setup, body, {cut}), "split at " + std::to_string(cut));
@@ -207,4 +252,44 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
          "random chunks up to " + std::to_string(max_step) + " bytes");
   }
   return 0;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  const auto control = static_cast<unsigned char>(input.front());
+  const std::string_view rest = input.substr(1);
+
+  Setup setup;
+  if ((control & 0x40u) != 0) {
+    setup.limits = kLimits.back();
+    auto built = build_form(rest, setup.boundary);
+    if (!built) return 0;
+    const Run run = parse(setup, built->first, {});
+    if (run.transcript != built->second) {
+      teamreg::fuzz::fail("a well-formed body did not parse to its parts",
+                          "expected:\n" + built->second + "\n---- got:\n" + run.transcript);
+    }
+    return check_slicings(setup, built->first);
+  }
+
+  const std::size_t newline = rest.find('\n');
+  if (newline == std::string_view::npos) return 0;
+  const std::string_view line = rest.substr(0, newline);
+  const std::string_view body = rest.substr(newline + 1);
+  setup.refuse_event = control & 0x0Fu;
+  setup.limits = kLimits[(control >> 4u) & 0x03u];
+  if (line.starts_with("multipart/")) {
+    auto boundary = teamreg::http::multipart_boundary(line);
+    if (!boundary) {
+      teamreg::fuzz::check_error_body(boundary.error());
+      return 0;
+    }
+    setup.boundary = std::move(*boundary);
+  } else {
+    setup.boundary = std::string(line);
+  }
+  return check_slicings(setup, body);
 }
