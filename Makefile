@@ -1,8 +1,10 @@
 # The two commands a new user types: `make run` and `make test`. Everything else supports them.
 JOBS ?= $(shell nproc)
 ARGS ?=
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = $(patsubst fuzz/%_fuzz.cpp,%,$(wildcard fuzz/*_fuzz.cpp))
 
-.PHONY: deps browser-deps build build-dev run test test-unit format lint clean bench
+.PHONY: deps browser-deps build build-dev build-fuzz run test test-unit fuzz format lint clean bench
 
 deps:
 	@scripts/install-deps.sh
@@ -22,9 +24,30 @@ build-dev: deps
 run: build
 	./build/release/teamreg serve $(ARGS)
 
-# All tests (unit, e2e on SQLite, PostgreSQL, browser) under ASan+UBSan.
-test: build-dev browser-deps
+# The libFuzzer targets of fuzz/ (clang, ASan+UBSan): only the parsers they test, not the server.
+build-fuzz: deps
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j $(JOBS)
+
+# All tests (unit, e2e on SQLite, PostgreSQL, browser) under ASan+UBSan, then every fuzz target
+# for a few seconds from its committed seeds (ctest label fuzz).
+test: build-dev build-fuzz browser-deps
 	ctest --preset dev -j 2 --timeout 900 --output-on-failure
+	ctest --preset fuzz -j 2
+
+# Every fuzz target for FUZZ_SECONDS each, sharing the working corpora of the ctest runs. What a
+# target learns stays in build/fuzz/fuzz/corpus/<target>/ (fuzz/corpus/ holds only the committed
+# seeds); a crash is saved to build/fuzz/fuzz/artifacts/<target>/.
+fuzz: build-fuzz
+	@failed=""; for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	  mkdir -p build/fuzz/fuzz/corpus/$$t build/fuzz/fuzz/artifacts/$$t; \
+	  build/fuzz/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -dict=fuzz/dict/$$t.dict \
+	    -artifact_prefix=build/fuzz/fuzz/artifacts/$$t/ \
+	    build/fuzz/fuzz/corpus/$$t fuzz/corpus/$$t || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz targets that failed:$$failed"; exit 1; fi
 
 test-unit: build-dev
 	ctest --preset dev -L unit

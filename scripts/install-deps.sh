@@ -3,6 +3,7 @@
 set -euo pipefail
 packages=(
   cmake make g++ pkg-config
+  clang-14 libclang-rt-14-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libspdlog-dev libfmt-dev libcli11-dev libexpected-dev
   libsqlite3-dev libpq-dev libssl-dev libsodium-dev

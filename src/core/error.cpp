@@ -23,8 +23,17 @@ std::string printable_utf8(std::string_view text) {
       length = 4;
     }
     bool ok = length > 0 && i + length <= text.size();
+    // RFC 3629 narrows the second byte after these leads: no overlong forms (E0, F0), no
+    // surrogates (ED), nothing past U+10FFFF (F4). Without it "\xED\xA0\x80" went out as is.
+    unsigned char low = 0x80;
+    unsigned char high = 0xBF;
+    if (c == 0xE0) low = 0xA0;
+    if (c == 0xED) high = 0x9F;
+    if (c == 0xF0) low = 0x90;
+    if (c == 0xF4) high = 0x8F;
     for (std::size_t k = 1; ok && k < length; ++k) {
-      ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      ok = k == 1 ? next >= low && next <= high : (next & 0xC0) == 0x80;
     }
     if (ok) {
       out.append(text.substr(i, length));

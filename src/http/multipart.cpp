@@ -241,6 +241,9 @@ tl::expected<std::size_t, Error> MultipartParser::scan_for_delimiter(std::string
       if (auto sent = emit_slice(i - (matched_ - carried)); !sent) {
         return tl::unexpected(std::move(sent.error()));
       }
+      if (auto counted = count_preamble(i - start); !counted) {
+        return tl::unexpected(std::move(counted.error()));
+      }
       matched_ = 0;
       state_ = State::kDelimiterTail;
       return i;
@@ -249,16 +252,24 @@ tl::expected<std::size_t, Error> MultipartParser::scan_for_delimiter(std::string
   if (auto sent = emit_slice(i - (matched_ - carried)); !sent) {
     return tl::unexpected(std::move(sent.error()));
   }
-  if (state_ == State::kPreamble) {
-    // The preamble is discarded, but a body that never shows the boundary should fail fast.
-    preamble_bytes_ += i - start;
-    if (preamble_bytes_ > delimiter_.size() &&
-        preamble_bytes_ - delimiter_.size() > limits_.max_part_header_bytes) {
-      return tl::unexpected(
-          validation_error("body", "multipart body does not start with a boundary"));
-    }
+  if (auto counted = count_preamble(i - start); !counted) {
+    return tl::unexpected(std::move(counted.error()));
   }
   return i;
+}
+
+// The preamble is discarded, but a body that never shows the boundary should fail fast. The
+// count includes the delimiter once it is found and is checked then too: checked only at the end
+// of each slice, a long preamble failed or passed depending on where the slices fell.
+tl::expected<void, Error> MultipartParser::count_preamble(std::size_t scanned) {
+  if (state_ != State::kPreamble) return {};
+  preamble_bytes_ += scanned;
+  if (preamble_bytes_ > delimiter_.size() &&
+      preamble_bytes_ - delimiter_.size() > limits_.max_part_header_bytes) {
+    return tl::unexpected(
+        validation_error("body", "multipart body does not start with a boundary"));
+  }
+  return {};
 }
 
 // A boundary cannot contain CR, so no proper suffix of a partial match can itself be a prefix of

@@ -65,6 +65,7 @@ class MultipartParser final {
   };
 
   tl::expected<std::size_t, Error> scan_for_delimiter(std::string_view bytes, std::size_t pos);
+  tl::expected<void, Error> count_preamble(std::size_t scanned);
   tl::expected<std::size_t, Error> read_delimiter_line(std::string_view bytes, std::size_t pos);
   tl::expected<std::size_t, Error> read_header_bytes(std::string_view bytes, std::size_t pos);
   tl::expected<void, Error> parse_header_line(std::string_view line);

@@ -625,6 +625,24 @@ TEST(MultipartParser, FailsFastOnAnEndlessPreamble) {
   EXPECT_EQ(result.error().message, "multipart body does not start with a boundary");
 }
 
+// Found by fuzz/multipart_fuzz.cpp: the preamble limit was checked only at the end of each
+// slice, so a preamble past the limit failed when it arrived in pieces and passed when the
+// boundary came in the same slice. Now the limit holds however the body is sliced.
+TEST(MultipartParser, PreambleLimitDoesNotDependOnSlicing) {
+  ParseSetup setup;
+  setup.limits = MultipartLimits{64, 10};
+  const std::string parts = "\r\n" + field("a", "1") + close_delimiter();
+  const std::string at_limit = std::string(64, 'x') + parts;
+  const Outcome fits = parse_everywhere(at_limit, setup);
+  ASSERT_TRUE(fits.result) << describe(fits);
+  ASSERT_EQ(fits.parts.size(), 1u);
+  EXPECT_EQ(fits.parts[0].data, "1");
+
+  const std::string over_limit = std::string(65, 'x') + parts;
+  expect_validation_error(parse_everywhere(over_limit, setup), "body",
+                          "multipart body does not start with a boundary");
+}
+
 TEST(MultipartParser, RejectsGarbledBoundaryLines) {
   const std::string b(kBoundary);
   const std::string headers = "Content-Disposition: form-data; name=a\r\n\r\n";

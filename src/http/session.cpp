@@ -7,6 +7,7 @@
 
 #include "core/uuid.hpp"
 #include "http/client_address.hpp"
+#include "http/header_values.hpp"
 
 namespace teamreg::http {
 namespace {
@@ -24,14 +25,6 @@ constexpr std::string_view kAllowHeaders =
     "Content-Type, Idempotency-Key, Authorization, X-Request-ID";
 constexpr std::string_view kExposeHeaders =
     "X-Request-ID, Idempotent-Replayed, Retry-After, Content-Disposition";
-
-/// A client's X-Request-ID is echoed only when it is short and plain, so it is safe in logs.
-bool sane_request_id(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.';
-  });
-}
 
 std::string lower(std::string_view s) {
   std::string out(s);

@@ -17,7 +17,8 @@ std::optional<std::int64_t> parse_team_number(const SequenceFormat& format,
     return std::nullopt;
   }
   const std::string_view digits = team_id.substr(format.prefix.size() + 1);
-  if (digits.size() > 18) return std::nullopt;
+  // from_chars refuses a number past the int64 range; no cap on the digit count besides: a cap
+  // of 18 refused the 19-digit IDs that format_team_id writes for numbers from 10^18 on.
   std::int64_t number = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
   if (ec != std::errc{} || end != digits.data() + digits.size() || number < 0) return std::nullopt;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <limits>
+
 namespace teamreg::ids {
 namespace {
 
@@ -25,6 +28,20 @@ TEST(TeamIdTest, ParsesOnlyItsOwnPrefixAndPlainNumbers) {
   EXPECT_EQ(parse_team_number(icct, "OTHER-001"), std::nullopt);
   EXPECT_EQ(parse_team_number(icct, "ICCT007"), std::nullopt);
   EXPECT_EQ(parse_team_number(icct, "ICCT-99999999999999999999"), std::nullopt);
+}
+
+// Found by fuzz/team_id_fuzz.cpp: IDs of 19 digits (numbers from 10^18, which an admin reset
+// may reach) were formatted but not parsed back.
+TEST(TeamIdTest, EveryFormattedIdParsesBack) {
+  const SequenceFormat icct{"ICCT", 3};
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  for (const std::int64_t number :
+       {std::int64_t{0}, std::int64_t{1}, std::int64_t{999'999'999'999'999'999},
+        std::int64_t{1'000'000'000'000'000'000}, kMax}) {
+    EXPECT_EQ(parse_team_number(icct, format_team_id(icct, number)), number) << number;
+  }
+  EXPECT_EQ(format_team_id(icct, kMax), "ICCT-9223372036854775807");
+  EXPECT_EQ(parse_team_number(icct, "ICCT-9223372036854775808"), std::nullopt);
 }
 
 TEST(TeamIdTest, PlayerIdsAreTwoDigitPositions) {

@@ -7,17 +7,13 @@
 #include <charconv>
 
 #include "core/uuid.hpp"
+#include "http/header_values.hpp"
 #include "registration/refusals.hpp"
 
 namespace teamreg {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-bool valid_idempotency_key(std::string_view key) {
-  return !key.empty() && key.size() <= 255 &&
-         std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x21 && c <= 0x7E; });
-}
 
 Error busy(std::string_view what) {
   return Error{ErrorCode::kServiceUnavailable,
@@ -141,7 +137,7 @@ tl::expected<std::unique_ptr<http::UploadSink>, Error> RegistrationService::begi
 
   std::string key;
   if (const auto raw_key = request.header("idempotency-key")) {
-    if (!valid_idempotency_key(*raw_key)) {
+    if (!http::valid_idempotency_key(*raw_key)) {
       return tl::unexpected(validation_error(
           "Idempotency-Key", "Idempotency-Key must be 1 to 255 visible ASCII characters"));
     }
