@@ -8,7 +8,6 @@
 #include "admin/auth.hpp"
 #include "admin/service.hpp"
 #include "files/blob_store.hpp"
-#include "files/staging.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
 
@@ -33,7 +32,7 @@ std::string download_name(std::string_view team_id, std::string_view field,
 class AdminRoutes final {
  public:
   AdminRoutes(AdminService& service, Authenticator& auth, AccountService& accounts,
-              files::BlobStore& blobs, files::StagingArea& staging);
+              files::BlobStore& blobs);
 
   void add_routes(http::Router& router);
 
@@ -64,7 +63,6 @@ class AdminRoutes final {
   Authenticator& auth_;
   AccountService& accounts_;
   files::BlobStore& blobs_;
-  files::StagingArea& staging_;
 };
 
 }  // namespace teamreg::admin
