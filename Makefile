@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: deps browser-deps build build-dev run test test-unit format lint clean bench
+.PHONY: deps browser-deps s3-deps build build-dev run test test-unit format lint clean bench
 
 deps:
 	@scripts/install-deps.sh
@@ -10,6 +10,10 @@ deps:
 # Chromium, Node.js and the pinned npm packages of tests/browser: only the tests need them.
 browser-deps: deps
 	@scripts/install-browser-deps.sh
+
+# Node.js and the pinned s3rver of tests/s3: the object-storage tests run teamreg against it.
+s3-deps: deps
+	@scripts/install-s3-deps.sh
 
 build: deps
 	cmake --preset release >/dev/null
@@ -22,8 +26,8 @@ build-dev: deps
 run: build
 	./build/release/teamreg serve $(ARGS)
 
-# All tests (unit, e2e on SQLite, PostgreSQL, browser) under ASan+UBSan.
-test: build-dev browser-deps
+# All tests (unit, e2e on SQLite, PostgreSQL, S3, browser) under ASan+UBSan.
+test: build-dev browser-deps s3-deps
 	ctest --preset dev -j 2 --timeout 900 --output-on-failure
 
 test-unit: build-dev
