@@ -40,15 +40,17 @@ void add_blob_options(CLI::App& command, teamreg::app::BlobSettings& blobs) {
       ->envname("TEAMREG_BLOB_STORE")
       ->capture_default_str();
   command
-      .add_option("--s3-endpoint", blobs.s3_endpoint,
-                  "S3-compatible endpoint, e.g. http://127.0.0.1:9000 (default: AWS for the region)")
+      .add_option(
+          "--s3-endpoint", blobs.s3_endpoint,
+          "S3-compatible endpoint, e.g. http://127.0.0.1:9000 (default: AWS for the region)")
       ->envname("TEAMREG_S3_ENDPOINT");
   command.add_option("--s3-region", blobs.s3_region, "Region the requests are signed for")
       ->envname("TEAMREG_S3_REGION")
       ->capture_default_str();
-  command.add_flag("--s3-path-style", blobs.s3_path_style,
-                   "Address the bucket in the path (MinIO and most self-hosted servers), not the "
-                   "host name")
+  command
+      .add_flag("--s3-path-style", blobs.s3_path_style,
+                "Address the bucket in the path (MinIO and most self-hosted servers), not the "
+                "host name")
       ->envname("TEAMREG_S3_PATH_STYLE");
 }
 

@@ -149,7 +149,9 @@ TEST_P(BlobStoreContract, ListShowsStoredKeysWithTheirTimes) {
   EXPECT_EQ(listed, keys);
 }
 
-TEST_P(BlobStoreContract, ProbeFindsTheStoreWritable) { EXPECT_EQ(store_->probe(), std::nullopt); }
+TEST_P(BlobStoreContract, ProbeFindsTheStoreWritable) {
+  EXPECT_EQ(store_->probe(), std::nullopt);
+}
 
 TEST_P(BlobStoreContract, StoreSweeperDeletesOnlyOldUnreferencedKeysNoUploadHolds) {
   const std::string kept = stage("%PDF-1.4 referenced");

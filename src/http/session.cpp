@@ -417,15 +417,15 @@ class Session : public std::enable_shared_from_this<Session> {
     bytes_out_ = streamed->size_bytes;
     streamed->serializer.emplace(streamed->message);
     stream_.expires_after(std::chrono::seconds(60));
-    bhttp::async_write_header(stream_, *streamed->serializer,
-                              [self = shared_from_this(), streamed, keep_alive](
-                                  beast::error_code ec, std::size_t) {
-                                if (ec) {
-                                  self->on_write(ec, keep_alive);
-                                  return;
-                                }
-                                self->produce(streamed, keep_alive);
-                              });
+    bhttp::async_write_header(
+        stream_, *streamed->serializer,
+        [self = shared_from_this(), streamed, keep_alive](beast::error_code ec, std::size_t) {
+          if (ec) {
+            self->on_write(ec, keep_alive);
+            return;
+          }
+          self->produce(streamed, keep_alive);
+        });
   }
 
   void produce(const std::shared_ptr<Streamed>& streamed, bool keep_alive) {
@@ -471,8 +471,8 @@ class Session : public std::enable_shared_from_this<Session> {
     streamed->sent_bytes += piece.size();
     stream_.expires_after(std::chrono::seconds(60));
     bhttp::async_write(stream_, *streamed->serializer,
-                       [self = shared_from_this(), streamed, keep_alive,
-                        last = piece.empty()](beast::error_code ec, std::size_t) {
+                       [self = shared_from_this(), streamed, keep_alive, last = piece.empty()](
+                           beast::error_code ec, std::size_t) {
                          if (ec == bhttp::error::need_buffer) ec = {};
                          if (ec || last) {
                            self->on_write(ec, keep_alive);

@@ -100,6 +100,8 @@ S3rver::~S3rver() {
   std::filesystem::remove_all(root_, ignored);
 }
 
-std::string S3rver::endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+std::string S3rver::endpoint() const {
+  return "http://127.0.0.1:" + std::to_string(port_);
+}
 
 }  // namespace teamreg::testing

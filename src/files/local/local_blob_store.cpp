@@ -106,10 +106,9 @@ std::vector<BlobEntry> LocalBlobStore::list() {
     if (!entry.is_regular_file(entry_ec)) continue;
     const auto modified = entry.last_write_time(entry_ec);
     if (entry_ec) continue;
-    entries.push_back(BlobEntry{
-        entry.path().filename().string(),
-        std::chrono::time_point_cast<std::chrono::system_clock::duration>(
-            std::chrono::file_clock::to_sys(modified))});
+    entries.push_back(BlobEntry{entry.path().filename().string(),
+                                std::chrono::time_point_cast<std::chrono::system_clock::duration>(
+                                    std::chrono::file_clock::to_sys(modified))});
   }
   if (ec) throw BlobError(BlobError::Kind::kUnavailable, "list documents: " + ec.message());
   return entries;

@@ -1,6 +1,7 @@
 #include "files/s3/s3_blob_store.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,7 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <fmt/format.h>
 
 #include "core/uuid.hpp"
 
@@ -59,8 +59,9 @@ std::size_t pread_fully(int fd, std::uint64_t offset, char* buffer, std::size_t 
   while (done < size) {
     const ssize_t n = ::pread(fd, buffer + done, size - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw BlobError(BlobError::Kind::kUnavailable,
-                               std::string("read staged document: ") + std::strerror(errno));
+    if (n < 0)
+      throw BlobError(BlobError::Kind::kUnavailable,
+                      std::string("read staged document: ") + std::strerror(errno));
     if (n == 0) break;
     done += static_cast<std::size_t>(n);
   }
@@ -211,9 +212,9 @@ void S3BlobStore::put(const std::filesystem::path& staged, std::string_view key)
 
 std::unique_ptr<BlobReader> S3BlobStore::open(std::string_view key) {
   std::string object = client_.object_name(std::string(kDocuments) + std::string(key));
-  S3Reply reply = client_.send(S3Client::Method::kGet, object, {},
-                               {range_header(0, kReadChunkBytes - 1)}, nullptr,
-                               kMaxWholeObjectBytes);
+  S3Reply reply =
+      client_.send(S3Client::Method::kGet, object, {}, {range_header(0, kReadChunkBytes - 1)},
+                   nullptr, kMaxWholeObjectBytes);
   if (reply.status == 404) return nullptr;
   if (reply.status == 416) {
     // Range not satisfiable from byte 0: the object is empty.
@@ -278,8 +279,9 @@ std::optional<std::string> S3BlobStore::probe() {
     std::string hint;
     const std::string text = e.what();
     if (text.find("HTTP 403") != std::string::npos || text.find("HTTP 401") != std::string::npos) {
-      hint = " (check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, and that "
-             "they may write to the bucket)";
+      hint =
+          " (check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, and that "
+          "they may write to the bucket)";
     } else if (text.find("NoSuchBucket") != std::string::npos) {
       hint = " (the bucket does not exist; check --blob-store, --s3-endpoint and --s3-path-style)";
     } else if (e.kind() == BlobError::Kind::kUnavailable) {

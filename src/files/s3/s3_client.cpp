@@ -45,8 +45,8 @@ bool valid_prefix(std::string_view prefix) {
   if (prefix.size() > 512 || prefix.front() == '/' || prefix.back() == '/') return false;
   if (prefix.find("//") != std::string_view::npos) return false;
   return std::all_of(prefix.begin(), prefix.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '/';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '/';
   });
 }
 
@@ -78,14 +78,14 @@ bool retryable(CURLcode code) {
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-      return true;
-    default:
-      return false;
+    case CURLE_SSL_CONNECT_ERROR: return true;
+    default: return false;
   }
 }
 
-bool retryable(long status) { return status >= 500 || status == 429; }
+bool retryable(long status) {
+  return status >= 500 || status == 429;
+}
 
 }  // namespace
 
@@ -121,7 +121,9 @@ std::string s3_xml_text(std::string_view xml, std::string_view tag) {
 
 namespace {
 
-std::string xml_text(std::string_view xml, std::string_view tag) { return s3_xml_text(xml, tag); }
+std::string xml_text(std::string_view xml, std::string_view tag) {
+  return s3_xml_text(xml, tag);
+}
 
 /// One printable, short line (a reply may hold anything).
 std::string log_safe(std::string_view text) {
@@ -265,8 +267,7 @@ tl::expected<std::pair<std::string, std::string>, std::string> parse_s3_location
 std::optional<std::string> s3_config_error(const S3Config& config) {
   if (!valid_bucket(config.bucket)) return "the bucket name is not valid";
   if (!valid_prefix(config.prefix)) return "the prefix is not valid";
-  if (config.region.empty() ||
-      !std::all_of(config.region.begin(), config.region.end(), [](char c) {
+  if (config.region.empty() || !std::all_of(config.region.begin(), config.region.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
       })) {
     return "--s3-region must be a region name like us-east-1";
@@ -348,7 +349,9 @@ S3Reply S3Client::send(Method method, std::string_view object, std::string_view 
                        const std::vector<std::string>& headers, const S3Upload* upload,
                        std::size_t max_body_bytes) {
   if (method == Method::kPut && upload == nullptr) throw std::invalid_argument("PUT needs a body");
-  const char* method_name = method == Method::kGet ? "GET" : method == Method::kPut ? "PUT" : "DELETE";
+  const char* method_name = method == Method::kGet   ? "GET"
+                            : method == Method::kPut ? "PUT"
+                                                     : "DELETE";
   const std::string target = url(object, query);
   List header_list;
   const auto add_header = [&](const std::string& line) {
@@ -373,8 +376,8 @@ S3Reply S3Client::send(Method method, std::string_view object, std::string_view 
     if (attempt > 1) {
       const auto base = config_.retry_base * (1 << std::min(attempt - 2, 10));
       const auto pause = std::chrono::milliseconds(
-          base.count() / 2 + static_cast<std::int64_t>(jitter() % static_cast<unsigned>(
-                                                                     base.count() / 2 + 1)));
+          base.count() / 2 +
+          static_cast<std::int64_t>(jitter() % static_cast<unsigned>(base.count() / 2 + 1)));
       std::this_thread::sleep_for(pause);
     }
     ++attempts;

@@ -27,7 +27,7 @@ struct S3Config {
   std::string session_token;  ///< optional (temporary credentials)
   std::chrono::milliseconds connect_timeout{3'000};
   std::chrono::milliseconds attempt_timeout{15'000};  ///< one request, connecting included
-  int max_attempts = 3;  ///< for timeouts, lost connections, 5xx and 429
+  int max_attempts = 3;                       ///< for timeouts, lost connections, 5xx and 429
   std::chrono::milliseconds retry_base{100};  ///< back-off base, doubled per attempt, jittered
   std::size_t max_connections = 32;           ///< easy handles (each with its connections) kept
 };
