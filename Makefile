@@ -4,7 +4,7 @@ ARGS ?=
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = $(patsubst fuzz/%_fuzz.cpp,%,$(wildcard fuzz/*_fuzz.cpp))
 
-.PHONY: deps browser-deps build build-dev build-fuzz run test test-unit fuzz format lint clean bench
+.PHONY: deps browser-deps s3-deps build build-dev build-fuzz run test test-unit fuzz format lint clean bench
 
 deps:
 	@scripts/install-deps.sh
@@ -12,6 +12,10 @@ deps:
 # Chromium, Node.js and the pinned npm packages of tests/browser: only the tests need them.
 browser-deps: deps
 	@scripts/install-browser-deps.sh
+
+# Node.js and the pinned s3rver of tests/s3: the object-storage tests run teamreg against it.
+s3-deps: deps
+	@scripts/install-s3-deps.sh
 
 build: deps
 	cmake --preset release >/dev/null
@@ -29,9 +33,9 @@ build-fuzz: deps
 	cmake --preset fuzz >/dev/null
 	cmake --build --preset fuzz -j $(JOBS)
 
-# All tests (unit, e2e on SQLite, PostgreSQL, browser) under ASan+UBSan, then every fuzz target
-# for a few seconds from its committed seeds (ctest label fuzz).
-test: build-dev build-fuzz browser-deps
+# All tests (unit, e2e on SQLite, PostgreSQL, S3, browser) under ASan+UBSan, then every fuzz
+# target for a few seconds from its committed seeds (ctest label fuzz).
+test: build-dev build-fuzz browser-deps s3-deps
 	ctest --preset dev -j 2 --timeout 900 --output-on-failure
 	ctest --preset fuzz -j 2
 

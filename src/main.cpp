@@ -36,6 +36,30 @@ void add_common_options(CLI::App& command, teamreg::app::AppConfig& config) {
       ->capture_default_str();
 }
 
+/// Where documents live (docs/operations.md), for `serve` and for `check`, which probes the store.
+/// Credentials only from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
+void add_blob_options(CLI::App& command, teamreg::app::BlobSettings& blobs) {
+  command
+      .add_option("--blob-store", blobs.store,
+                  "local (<data-dir>/documents) or s3://BUCKET[/PREFIX] (credentials from "
+                  "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)")
+      ->envname("TEAMREG_BLOB_STORE")
+      ->capture_default_str();
+  command
+      .add_option(
+          "--s3-endpoint", blobs.s3_endpoint,
+          "S3-compatible endpoint, e.g. http://127.0.0.1:9000 (default: AWS for the region)")
+      ->envname("TEAMREG_S3_ENDPOINT");
+  command.add_option("--s3-region", blobs.s3_region, "Region the requests are signed for")
+      ->envname("TEAMREG_S3_REGION")
+      ->capture_default_str();
+  command
+      .add_flag("--s3-path-style", blobs.s3_path_style,
+                "Address the bucket in the path (MinIO and most self-hosted servers), not the "
+                "host name")
+      ->envname("TEAMREG_S3_PATH_STYLE");
+}
+
 /// E-mail flags (docs/email.md), for `serve` and for `check`, which probes the SMTP server.
 void add_mail_options(CLI::App& command, teamreg::app::MailSettings& mail) {
   command
@@ -188,6 +212,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   add_mail_options(*serve, config.mail);
+  add_blob_options(*serve, config.blobs);
 
   auto* migrate = cli.add_subcommand("migrate", "Apply database migrations and exit");
   add_common_options(*migrate, config);
@@ -196,6 +221,7 @@ int main(int argc, char** argv) {
       "Sync the sequence and validate schema, constraints and storage; non-zero on problems");
   add_common_options(*check, config);
   add_mail_options(*check, config.mail);
+  add_blob_options(*check, config.blobs);
 
   // Admin commands: the same code path as the /admin routes, audited with actor "cli".
   using AdminKind = teamreg::admin::Command::Kind;
@@ -278,6 +304,11 @@ int main(int argc, char** argv) {
   }
   if (const char* password = std::getenv("TEAMREG_SMTP_PASSWORD"); password != nullptr) {
     config.mail.password = password;
+  }
+  for (auto [name, target] : {std::pair{"AWS_ACCESS_KEY_ID", &config.blobs.access_key_id},
+                              std::pair{"AWS_SECRET_ACCESS_KEY", &config.blobs.secret_access_key},
+                              std::pair{"AWS_SESSION_TOKEN", &config.blobs.session_token}}) {
+    if (const char* value = std::getenv(name); value != nullptr) *target = value;
   }
   if (const std::string problem = teamreg::app::finalize(config); !problem.empty()) {
     std::cerr << "teamreg: invalid configuration: " << problem << "\n";

@@ -6,9 +6,6 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <system_error>
 
 namespace teamreg::admin {
@@ -120,6 +117,17 @@ std::string_view extension_of(std::string_view content_type) {
   return "";
 }
 
+/// A stored document as a response body.
+class DocumentBody final : public http::BodySource {
+ public:
+  explicit DocumentBody(std::unique_ptr<files::BlobReader> reader) : reader_(std::move(reader)) {}
+  std::uint64_t size_bytes() const override { return reader_->size_bytes(); }
+  std::string_view next() override { return reader_->next(); }
+
+ private:
+  std::unique_ptr<files::BlobReader> reader_;
+};
+
 }  // namespace
 
 std::string sequence_body(const SequenceView& view) {
@@ -157,9 +165,8 @@ std::string download_name(std::string_view team_id, std::string_view field,
   return name;
 }
 
-AdminRoutes::AdminRoutes(AdminService& service, AdminGuard& guard, files::BlobStore& blobs,
-                         files::StagingArea& staging)
-    : service_(service), guard_(guard), blobs_(blobs), staging_(staging) {}
+AdminRoutes::AdminRoutes(AdminService& service, AdminGuard& guard, files::BlobStore& blobs)
+    : service_(service), guard_(guard), blobs_(blobs) {}
 
 void AdminRoutes::add_routes(http::Router& router) {
   const auto read = [this](http::Response (AdminRoutes::*method)(const http::Request&)) {
@@ -360,38 +367,27 @@ http::Response AdminRoutes::document(const http::Request& request) {
     }
     return error(not_found(ErrorCode::kNotFound, "This team has no such document"), request);
   }
-  // A document committed a moment ago may not have been promoted out of staging yet; promotion
-  // is a rename, so look in the store once more if it left staging in between.
-  std::optional<std::filesystem::path> path = blobs_.locate(record->storage_key);
-  if (!path) {
-    std::error_code ec;
-    const auto staged = staging_.path_of(record->storage_key);
-    if (std::filesystem::is_regular_file(staged, ec)) {
-      path = staged;
-    } else {
-      path = blobs_.locate(record->storage_key);
-    }
-  }
-  if (!path) {
-    spdlog::error("document missing from storage team_id={} field={} key={} request_id={}", team_id,
-                  field, record->storage_key, request.request_id);
-    return error(not_found(ErrorCode::kNotFound, "The document is not available"), request);
-  }
-  // Read here, on the worker pool, so that no network thread ever waits on the disk; documents
-  // are bounded by --max-file-bytes.
-  std::ifstream in(*path, std::ios::binary);
-  std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (!in.good() && !in.eof()) {
-    spdlog::error("document unreadable team_id={} field={} key={} request_id={}", team_id, field,
-                  record->storage_key, request.request_id);
+  // Opened here, on the worker pool, and then streamed piece by piece: no network thread waits
+  // on the disk or the object store, and no document is held whole in memory.
+  std::unique_ptr<files::BlobReader> reader;
+  try {
+    reader = blobs_.open(record->storage_key);
+  } catch (const std::exception& e) {
+    spdlog::error("document unreadable team_id={} field={} key={} request_id={} error=\"{}\"",
+                  team_id, field, record->storage_key, request.request_id, e.what());
     return error(
         Error{ErrorCode::kServiceUnavailable, "The document cannot be read right now", {}, {}},
         request);
   }
+  if (!reader) {
+    spdlog::error("document missing from storage team_id={} field={} key={} request_id={}", team_id,
+                  field, record->storage_key, request.request_id);
+    return error(not_found(ErrorCode::kNotFound, "The document is not available"), request);
+  }
   http::Response response;
   response.status = 200;
   response.content_type = record->content_type;
-  response.body = std::move(bytes);
+  response.body_source = std::make_shared<DocumentBody>(std::move(reader));
   // ?inline=1 is the console's preview (an <img> or an <iframe>); the name stays the safe
   // download name either way.
   const bool show_inline =

@@ -6,7 +6,6 @@
 #include "admin/guard.hpp"
 #include "admin/service.hpp"
 #include "files/blob_store.hpp"
-#include "files/staging.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
 
@@ -28,8 +27,7 @@ std::string download_name(std::string_view team_id, std::string_view field,
 /// are in access_routes.hpp, the console's login in session_routes.hpp.
 class AdminRoutes final {
  public:
-  AdminRoutes(AdminService& service, AdminGuard& guard, files::BlobStore& blobs,
-              files::StagingArea& staging);
+  AdminRoutes(AdminService& service, AdminGuard& guard, files::BlobStore& blobs);
 
   void add_routes(http::Router& router);
 
@@ -53,7 +51,6 @@ class AdminRoutes final {
   AdminService& service_;
   AdminGuard& guard_;
   files::BlobStore& blobs_;
-  files::StagingArea& staging_;
 };
 
 }  // namespace teamreg::admin

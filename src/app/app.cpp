@@ -29,6 +29,7 @@
 #include "app/metrics.hpp"
 #include "core/worker_pool.hpp"
 #include "files/local/local_blob_store.hpp"
+#include "files/s3/s3_blob_store.hpp"
 #include "files/staging.hpp"
 #include "files/sweeper.hpp"
 #include "http/rate_limiter.hpp"
@@ -93,6 +94,46 @@ std::unique_ptr<storage::OutboxStore> open_outbox_store(const AppConfig& config)
   }
   return std::make_unique<storage::sqlite::SqliteOutboxStore>(config.database_location());
 }
+
+std::unique_ptr<files::BlobStore> open_blob_store(const AppConfig& config) {
+  const std::filesystem::path data_dir(config.data_dir);
+  if (config.blobs.remote()) return std::make_unique<files::S3BlobStore>(config.blobs.s3);
+  return std::make_unique<files::LocalBlobStore>(data_dir / "documents", data_dir / "staging");
+}
+
+std::string describe_blob_store(const AppConfig& config) {
+  if (!config.blobs.remote()) return "local directory=" + config.data_dir + "/documents";
+  const auto& s3 = config.blobs.s3;
+  return fmt::format("s3 location={} endpoint={} region={} path_style={} session_token={}",
+                     config.blobs.store, s3.endpoint.empty() ? "aws" : s3.endpoint, s3.region,
+                     s3.path_style, s3.session_token.empty() ? "no" : "yes");
+}
+
+/// /ready's view of the blob store. A remote probe is three requests: its result is reused for a
+/// few seconds, so a load balancer polling /ready does not turn into traffic to the bucket.
+class StoreReadiness final {
+ public:
+  explicit StoreReadiness(files::BlobStore& blobs) : blobs_(blobs) {}
+
+  bool ready() {
+    const bool remote = blobs_.put_timing() == files::PutTiming::kBeforeCommit;
+    const std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (!remote || now >= fresh_until_) {
+      const auto problem = blobs_.probe();
+      if (problem && (!remote || ready_)) spdlog::warn("blob store not ready: {}", *problem);
+      ready_ = !problem;
+      fresh_until_ = now + std::chrono::seconds(5);
+    }
+    return ready_;
+  }
+
+ private:
+  files::BlobStore& blobs_;
+  std::mutex mutex_;
+  bool ready_ = false;
+  std::chrono::steady_clock::time_point fresh_until_{};
+};
 
 admin::AdminConfig admin_config(const AppConfig& config) {
   return admin::AdminConfig{
@@ -231,30 +272,33 @@ int expected_schema_version(const AppConfig& config) {
 
 /// Everything `check` and `serve` insist on before taking traffic; one line per problem.
 std::vector<std::string> validate(storage::Store& store, const AppConfig& config,
-                                  const files::BlobStore& blobs) {
+                                  files::BlobStore& blobs) {
   auto problems =
       storage::check_schema(store, std::string(kSequenceName), expected_schema_version(config));
-  if (!blobs.writable()) {
-    problems.push_back("document storage is not writable: check the permissions of " +
-                       config.data_dir + "/documents");
-  }
+  if (auto problem = blobs.probe()) problems.push_back(std::move(*problem));
   return problems;
 }
 
 int check(AppConfig config) {
   setup_logging(config.log_level);
-  files::LocalBlobStore blobs(std::filesystem::path(config.data_dir) / "documents");
+  auto blobs = open_blob_store(config);
   auto store = open_store(config);
   std::vector<std::string> problems;
-  try {
-    blobs.prepare();
-  } catch (const std::exception& e) {
-    problems.push_back(std::string("document storage is unusable: ") + e.what());
+  if (!config.blobs.remote()) {
+    // A remote store is probed by validate() below; a local one is created first.
+    try {
+      blobs->prepare();
+    } catch (const std::exception& e) {
+      problems.push_back(std::string("document storage is unusable: ") + e.what());
+    }
   }
   if (storage::schema_version_or_zero(*store) == expected_schema_version(config)) {
     sync_at_startup(*store, config.id_format);
   }
-  for (auto& problem : validate(*store, config, blobs)) problems.push_back(std::move(problem));
+  for (auto& problem : validate(*store, config, *blobs)) problems.push_back(std::move(problem));
+  if (config.blobs.remote() && problems.empty()) {
+    std::cout << "object store " << config.blobs.store << " is reachable and writable\n";
+  }
   if (config.mail.enabled()) {
     if (auto templates = load_templates(config.mail); !templates) {
       problems.push_back(templates.error());
@@ -302,8 +346,10 @@ int serve(AppConfig config) {
   std::filesystem::create_directories(data_dir);
   files::StagingArea staging(files::StagingConfig{data_dir / "staging", config.max_staged_bytes});
   staging.prepare();
-  files::LocalBlobStore blobs(data_dir / "documents");
-  blobs.prepare();
+  auto blob_store = open_blob_store(config);
+  files::BlobStore& blobs = *blob_store;
+  if (!config.blobs.remote()) blobs.prepare();  // a remote store is probed by validate() below
+  spdlog::info("documents store={}", describe_blob_store(config));
 
   auto store = open_store(config);
   store->migrate(std::string(kSequenceName), config.id_format);
@@ -351,7 +397,8 @@ int serve(AppConfig config) {
   const auto mail_queued = [&] {
     if (mailer) mailer->wake();
   };
-  // The two chores are independent: a staging problem must not keep idempotency records forever.
+  // The chores are independent: a staging problem must not keep idempotency records forever.
+  files::StoreSweeper store_sweeper;
   const auto sweep = [&] {
     try {
       const auto result = files::sweep_staging(
@@ -365,6 +412,20 @@ int serve(AppConfig config) {
       }
     } catch (const std::exception& e) {
       spdlog::warn("staging sweep failed error=\"{}\"", e.what());
+    }
+    if (blobs.put_timing() == files::PutTiming::kBeforeCommit) {
+      try {
+        const auto result = store_sweeper.sweep(
+            blobs, staging,
+            [&](std::span<const std::string> keys) { return store->referenced_keys(keys); },
+            config.staging_ttl);
+        metrics.record_sweep(result.deleted, 0);
+        if (result.deleted + result.failed > 0) {
+          spdlog::info("blob store swept deleted={} failed={}", result.deleted, result.failed);
+        }
+      } catch (const std::exception& e) {
+        spdlog::warn("blob store sweep failed error=\"{}\"", e.what());
+      }
     }
     try {
       store->purge_idempotency();
@@ -410,7 +471,7 @@ int serve(AppConfig config) {
   }
   spdlog::info("admin sessions idle_timeout_s={}", config.accounts.idle_timeout.count());
   admin::AdminGuard admin_guard(admin_auth, accounts);
-  admin::AdminRoutes admin_routes(admin_service, admin_guard, blobs, staging);
+  admin::AdminRoutes admin_routes(admin_service, admin_guard, blobs);
   admin_routes.add_routes(router);
   admin::AccessRoutes access_routes(admin_service, accounts, admin_guard);
   access_routes.add_routes(router);
@@ -421,9 +482,10 @@ int serve(AppConfig config) {
   router.add_immediate("GET", "/health", [](const http::Request&) {
     return http::json_response(200, R"({"status":"ok"})");
   });
+  StoreReadiness readiness(blobs);
   router.add("GET", "/ready", [&](const http::Request& request) {
     const bool database = store->ping();
-    const bool storage = blobs.writable() && std::filesystem::exists(staging.directory());
+    const bool storage = std::filesystem::exists(staging.directory()) && readiness.ready();
     const auto body = boost::json::serialize(boost::json::object{
         {"status", database && storage ? "ready" : "unavailable"},
         {"database", database ? "ok" : "unreachable"},

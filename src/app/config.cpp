@@ -81,6 +81,31 @@ std::string finalize_mail(MailSettings& mail) {
   return {};
 }
 
+std::string finalize_blobs(BlobSettings& blobs, std::size_t worker_threads) {
+  if (!blobs.remote()) {
+    if (!blobs.s3_endpoint.empty() || blobs.s3_path_style) {
+      return "--s3-endpoint and --s3-path-style need --blob-store s3://BUCKET[/PREFIX]";
+    }
+    return {};
+  }
+  auto location = files::parse_s3_location(blobs.store);
+  if (!location) return fmt::format("--blob-store: {}", location.error());
+  auto& s3 = blobs.s3;
+  s3.bucket = location->first;
+  s3.prefix = location->second;
+  s3.endpoint = blobs.s3_endpoint;
+  s3.region = blobs.s3_region;
+  s3.path_style = blobs.s3_path_style;
+  s3.access_key_id = blobs.access_key_id;
+  s3.secret_access_key = blobs.secret_access_key;
+  s3.session_token = blobs.session_token;
+  // Every worker may be storing or reading a document at once; a few more for the sweeper and
+  // /ready.
+  s3.max_connections = worker_threads + 4;
+  if (auto problem = files::s3_config_error(s3)) return *problem;
+  return {};
+}
+
 }  // namespace
 
 std::string AppConfig::database_location() const {
@@ -152,6 +177,9 @@ std::string finalize(AppConfig& config) {
   config.server.max_upload_bytes =
       documents * config.registration.form.max_file_bytes + (1ULL << 20);
   config.registration.multipart.max_parts = static_cast<std::size_t>(16 + 4 * rules.max_players);
+  if (auto problem = finalize_blobs(config.blobs, config.worker_threads); !problem.empty()) {
+    return problem;
+  }
   return finalize_mail(config.mail);
 }
 

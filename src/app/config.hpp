@@ -7,6 +7,7 @@
 
 #include "admin/accounts.hpp"
 #include "admin/auth.hpp"
+#include "files/s3/s3_client.hpp"
 #include "files/staging.hpp"
 #include "http/server.hpp"
 #include "ids/team_id.hpp"
@@ -38,6 +39,22 @@ struct MailSettings {
   bool enabled() const { return !smtp_url.empty(); }
 };
 
+/// Where documents live (docs/operations.md): as given by flags, TEAMREG_* and AWS_* variables,
+/// then the S3 client's configuration derived from them by finalize().
+struct BlobSettings {
+  std::string store = "local";  ///< "local" (<data-dir>/documents) or s3://BUCKET[/PREFIX]
+  std::string s3_endpoint;      ///< empty: AWS for the region
+  std::string s3_region = "us-east-1";
+  bool s3_path_style = false;
+  std::string access_key_id;      ///< AWS_ACCESS_KEY_ID; never printed
+  std::string secret_access_key;  ///< AWS_SECRET_ACCESS_KEY; never printed
+  std::string session_token;      ///< AWS_SESSION_TOKEN; never printed
+
+  files::S3Config s3;  ///< derived
+
+  bool remote() const { return store != "local"; }
+};
+
 /// Everything `teamreg serve` is told, from flags or TEAMREG_* variables; each part gets its slice.
 struct AppConfig {
   std::string database;  ///< SQLite path or postgresql:// URL; empty = <data_dir>/teamreg.db
@@ -60,6 +77,7 @@ struct AppConfig {
   std::size_t worker_threads = 16;
   std::string log_level = "info";
   MailSettings mail;
+  BlobSettings blobs;
 
   std::string database_location() const;
   bool uses_postgres() const;

@@ -35,11 +35,14 @@ SweepResult sweep_staging(StagingArea& staging, BlobStore& blobs, const Referenc
     const auto path = staging.path_of(keys[i]);
     if (std::binary_search(owned.begin(), owned.end(), keys[i])) {
       try {
-        blobs.promote(path, keys[i]);
+        blobs.put(path, keys[i]);
+        // A local store renamed it; a remote one copied it, and the copy is what counts now.
+        std::error_code remove_ec;
+        fs::remove(path, remove_ec);
         ++result.promoted;
       } catch (const std::exception& e) {
         ++result.failed;
-        spdlog::warn("staging sweep cannot promote key={} error=\"{}\"", keys[i], e.what());
+        spdlog::warn("staging sweep cannot store key={} error=\"{}\"", keys[i], e.what());
       }
     } else if (old[i] && !staging.in_use(keys[i])) {
       std::error_code remove_ec;
@@ -50,6 +53,33 @@ SweepResult sweep_staging(StagingArea& staging, BlobStore& blobs, const Referenc
         spdlog::warn("staging sweep cannot delete key={} error=\"{}\"", keys[i],
                      remove_ec.message());
       }
+    }
+  }
+  return result;
+}
+
+SweepResult StoreSweeper::sweep(BlobStore& blobs, const StagingArea& staging,
+                                const ReferencedKeys& referenced, std::chrono::seconds ttl) {
+  const std::lock_guard lock(mutex_);
+  SweepResult result;
+  const auto now = std::chrono::system_clock::now();
+  std::vector<std::string> candidates;
+  for (auto& entry : blobs.list()) {
+    if (now - entry.modified < ttl) continue;
+    if (referenced_.contains(entry.key) || staging.in_use(entry.key)) continue;
+    candidates.push_back(std::move(entry.key));
+  }
+  if (candidates.empty()) return result;
+  auto owned = referenced(candidates);
+  for (auto& key : owned) referenced_.insert(std::move(key));
+  for (const auto& key : candidates) {
+    if (referenced_.contains(key) || staging.in_use(key)) continue;
+    try {
+      blobs.remove(key);
+      ++result.deleted;
+    } catch (const std::exception& e) {
+      ++result.failed;
+      spdlog::warn("store sweep cannot delete key={} error=\"{}\"", key, e.what());
     }
   }
   return result;

@@ -17,18 +17,23 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// A local store whose promotion of chosen keys fails, like a full or broken documents directory.
+/// A local store whose put() of chosen keys fails, like a full or broken documents directory.
 class FlakyBlobStore final : public BlobStore {
  public:
-  FlakyBlobStore(fs::path directory, std::set<std::string> failing)
-      : inner_(std::move(directory)), failing_(std::move(failing)) {}
+  FlakyBlobStore(fs::path directory, fs::path staging, std::set<std::string> failing)
+      : inner_(std::move(directory), std::move(staging)), failing_(std::move(failing)) {}
   void prepare() override { inner_.prepare(); }
-  void promote(const fs::path& staged, std::string_view key) override {
-    if (failing_.contains(std::string(key))) throw std::runtime_error("promotion failed");
-    inner_.promote(staged, key);
+  PutTiming put_timing() const override { return inner_.put_timing(); }
+  void put(const fs::path& staged, std::string_view key) override {
+    if (failing_.contains(std::string(key))) {
+      throw BlobError(BlobError::Kind::kUnavailable, "promotion failed");
+    }
+    inner_.put(staged, key);
   }
-  std::optional<fs::path> locate(std::string_view key) const override { return inner_.locate(key); }
-  bool writable() const override { return true; }
+  std::unique_ptr<BlobReader> open(std::string_view key) override { return inner_.open(key); }
+  void remove(std::string_view key) override { inner_.remove(key); }
+  std::vector<BlobEntry> list() override { return inner_.list(); }
+  std::optional<std::string> probe() override { return std::nullopt; }
 
  private:
   LocalBlobStore inner_;
@@ -60,7 +65,7 @@ TEST_F(SweeperTest, OneFailingPromotionDoesNotStopTheOthers) {
   const std::string failing = leftover(std::chrono::seconds(5));
   const std::string fine = leftover(std::chrono::seconds(5));
   const std::string orphan = leftover(std::chrono::hours(2));
-  FlakyBlobStore blobs(root_ / "documents", {failing});
+  FlakyBlobStore blobs(root_ / "documents", root_ / "staging", {failing});
   blobs.prepare();
   const ReferencedKeys referenced = [&](std::span<const std::string>) {
     return std::vector<std::string>{failing, fine};
@@ -69,13 +74,13 @@ TEST_F(SweeperTest, OneFailingPromotionDoesNotStopTheOthers) {
   EXPECT_EQ(result.promoted, 1U);
   EXPECT_EQ(result.failed, 1U);
   EXPECT_EQ(result.deleted, 1U);
-  EXPECT_TRUE(blobs.locate(fine).has_value());
+  EXPECT_TRUE(fs::exists(root_ / "documents" / fine));
   EXPECT_TRUE(fs::exists(staging_->path_of(failing)));  // kept for the next sweep
   EXPECT_FALSE(fs::exists(staging_->path_of(orphan)));
 }
 
 TEST_F(SweeperTest, NeverTouchesAFileAnUploadStillHolds) {
-  LocalBlobStore blobs(root_ / "documents");
+  LocalBlobStore blobs(root_ / "documents", root_ / "staging");
   blobs.prepare();
   const ReferencedKeys nobody = [](std::span<const std::string>) {
     return std::vector<std::string>{};

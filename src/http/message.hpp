@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -33,11 +34,26 @@ struct Request {
   std::optional<std::string> query_param(std::string_view name) const;
 };
 
+/// A response body produced piece by piece (a stored document), so that a large body never sits
+/// whole in memory.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  /// The whole body's size, sent as Content-Length.
+  virtual std::uint64_t size_bytes() const = 0;
+  /// The next piece (valid until the next call); empty only at the end. Blocking: the server
+  /// calls it on the worker pool. Throws when the body cannot be produced: the status line has
+  /// gone by then, so the server closes the connection and the client sees a short body.
+  virtual std::string_view next() = 0;
+};
+
 struct Response {
   unsigned status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  /// When set, the body comes from here instead of `body`.
+  std::shared_ptr<BodySource> body_source;
 };
 
 Response json_response(unsigned status, std::string body);

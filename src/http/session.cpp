@@ -4,6 +4,8 @@
 #include <array>
 #include <boost/beast/http.hpp>
 #include <memory>
+#include <optional>
+#include <type_traits>
 
 #include "core/uuid.hpp"
 #include "http/client_address.hpp"
@@ -376,11 +378,101 @@ class Session : public std::enable_shared_from_this<Session> {
     status_ = status_override != 0 ? status_override : response.status;
     const bool keep_alive = !close_after_ && !server_.draining() && parser_ &&
                             parser_->is_header_done() && parser_->get().keep_alive();
+    if (response.body_source) {
+      respond_streamed(std::move(response), keep_alive);
+      return;
+    }
     auto message = std::make_shared<bhttp::response<bhttp::string_body>>();
     message->body() = std::move(response.body);
     prepare(*message, response, keep_alive);
     bytes_out_ = message->body().size();
     write(message, keep_alive);
+  }
+
+  /// A body from a BodySource: the header first, then one piece at a time, each produced on the
+  /// worker pool (it may wait on the disk or the object store) and written here.
+  struct Streamed {
+    bhttp::response<bhttp::buffer_body> message;
+    std::optional<bhttp::response_serializer<bhttp::buffer_body>> serializer;
+    std::shared_ptr<BodySource> source;
+    std::uint64_t size_bytes = 0;
+    std::uint64_t sent_bytes = 0;
+  };
+
+  void respond_streamed(Response response, bool keep_alive) {
+    auto streamed = std::make_shared<Streamed>();
+    streamed->source = std::move(response.body_source);
+    streamed->size_bytes = streamed->source->size_bytes();
+    streamed->message.body().data = nullptr;
+    streamed->message.body().more = true;
+    prepare(streamed->message, response, keep_alive);
+    streamed->message.content_length(streamed->size_bytes);
+    bytes_out_ = streamed->size_bytes;
+    streamed->serializer.emplace(streamed->message);
+    stream_.expires_after(std::chrono::seconds(60));
+    bhttp::async_write_header(
+        stream_, *streamed->serializer,
+        [self = shared_from_this(), streamed, keep_alive](beast::error_code ec, std::size_t) {
+          if (ec) {
+            self->on_write(ec, keep_alive);
+            return;
+          }
+          self->produce(streamed, keep_alive);
+        });
+  }
+
+  void produce(const std::shared_ptr<Streamed>& streamed, bool keep_alive) {
+    auto self = shared_from_this();
+    const bool posted = server_.workers().try_post([self, streamed, keep_alive] {
+      std::string_view piece;
+      bool failed = false;
+      try {
+        piece = streamed->source->next();
+      } catch (const std::exception& e) {
+        failed = true;
+        spdlog::error("response body failed request_id={} sent_bytes={} error=\"{}\"",
+                      self->request_.request_id, streamed->sent_bytes, e.what());
+      }
+      asio::post(self->stream_.get_executor(), [self, streamed, keep_alive, piece, failed] {
+        self->write_piece(streamed, keep_alive, piece, failed);
+      });
+    });
+    if (!posted) {
+      spdlog::error("response body abandoned request_id={}: worker queue full",
+                    request_.request_id);
+      on_write(bhttp::error::partial_message, keep_alive);
+    }
+  }
+
+  void write_piece(const std::shared_ptr<Streamed>& streamed, bool keep_alive,
+                   std::string_view piece, bool failed) {
+    const bool too_long = streamed->sent_bytes + piece.size() > streamed->size_bytes;
+    const bool too_short = piece.empty() && streamed->sent_bytes != streamed->size_bytes;
+    if (failed || too_long || too_short) {
+      if (!failed) {
+        spdlog::error("response body size mismatch request_id={} promised={} produced={}",
+                      request_.request_id, streamed->size_bytes,
+                      streamed->sent_bytes + piece.size());
+      }
+      on_write(bhttp::error::partial_message, keep_alive);
+      return;
+    }
+    auto& body = streamed->message.body();
+    body.data = piece.empty() ? nullptr : const_cast<char*>(piece.data());
+    body.size = piece.size();
+    body.more = !piece.empty();
+    streamed->sent_bytes += piece.size();
+    stream_.expires_after(std::chrono::seconds(60));
+    bhttp::async_write(stream_, *streamed->serializer,
+                       [self = shared_from_this(), streamed, keep_alive, last = piece.empty()](
+                           beast::error_code ec, std::size_t) {
+                         if (ec == bhttp::error::need_buffer) ec = {};
+                         if (ec || last) {
+                           self->on_write(ec, keep_alive);
+                           return;
+                         }
+                         self->produce(streamed, keep_alive);
+                       });
   }
 
   /// Status and headers shared by every response: X-Request-ID, CORS, keep-alive, length.
@@ -401,7 +493,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     for (const auto& [name, value] : response.headers) message.set(name, value);
     message.keep_alive(keep_alive);
-    message.prepare_payload();
+    // A streamed body's length is known only to its source: respond_streamed sets it.
+    if constexpr (!std::is_same_v<typename Message::body_type, bhttp::buffer_body>) {
+      message.prepare_payload();
+    }
   }
 
   template <class Message>

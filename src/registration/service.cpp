@@ -205,22 +205,37 @@ void RegistrationService::process(std::shared_ptr<Upload> upload, http::Responde
           return respond(std::move(replay));
         }
       }
+      // A remote store gets the documents now, before the commit that references them: a 201
+      // promises they are in the store. Outside any lock; registrations upload in parallel, each
+      // on its own worker.
+      const bool stored_first = blobs_.put_timing() == files::PutTiming::kBeforeCommit;
+      auto commit_since = ready;
+      if (stored_first) {
+        if (auto stored = store_documents(*upload); !stored) return fail(stored.error());
+        commit_since =
+            Clock::now();  // the bucket's time (bounded on its own) is not the database's
+      }
       const auto player_count = registration->players.size();
       const bool queued = committer_.submit(
           std::move(*registration),
-          [this, upload, respond, player_count](CommitResult outcome) mutable {
+          [this, upload, respond, player_count, stored_first](CommitResult outcome) mutable {
             upload->release_key();
             if (auto* committed = std::get_if<Created>(&outcome)) {
-              hand_over(upload->files);
+              if (!stored_first) hand_over(upload->files);
               const double ms =
                   std::chrono::duration<double, std::milli>(Clock::now() - upload->started).count();
               spdlog::info("team registered team_id={} players={} request_id={} ms={:.1f}",
                            committed->team_id, player_count, upload->request_id, ms);
               if (events_.registered) events_.registered(ms);
               respond(http::json_response(201, std::move(committed->body)));
-              promote(std::move(upload->files));
+              if (stored_first) {
+                discard_staged(std::move(upload->files));
+              } else {
+                promote(std::move(upload->files));
+              }
             } else if (auto* replayed = std::get_if<storage::Replayed>(&outcome)) {
               if (events_.replayed) events_.replayed();
+              if (stored_first) forget_stored(upload->files);
               http::Response replay = http::json_response(replayed->status, replayed->body);
               replay.headers.emplace_back("Idempotent-Replayed", "true");
               respond(std::move(replay));
@@ -228,16 +243,21 @@ void RegistrationService::process(std::shared_ptr<Upload> upload, http::Responde
               const auto& error = std::get<Error>(outcome);
               if (error.code == ErrorCode::kServiceUnavailable) {
                 // The outcome may be ambiguous (a connection lost during COMMIT): the team may
-                // exist. Leave the files to the sweeper, which promotes them if a team references
-                // them and deletes them otherwise.
+                // exist. Leave the files to the sweepers, which keep them if a team references
+                // them and delete them otherwise.
                 hand_over(upload->files);
+              } else if (stored_first) {
+                forget_stored(upload->files);
               }
               log_failure("registration not committed", *upload, error);
               respond(http::error_response(error, upload->request_id));
             }
           },
-          ready);
-      if (!queued) return fail(busy("commit queue full"));
+          commit_since);
+      if (!queued) {
+        if (stored_first) forget_stored(upload->files);
+        return fail(busy("commit queue full"));
+      }
     } catch (const std::exception& e) {
       fail(Error{ErrorCode::kServiceUnavailable,
                  "The registration could not be processed right now; nothing was stored",
@@ -282,12 +302,55 @@ void RegistrationService::promote(std::vector<files::StagedFile> files) {
   workers_.try_post([this, keys = std::move(keys)] {
     for (const auto& key : keys) {
       try {
-        blobs_.promote(staging_.path_of(key), key);
+        blobs_.put(staging_.path_of(key), key);
       } catch (const std::exception& e) {
         spdlog::warn("document promotion deferred to sweeper key={} error=\"{}\"", key, e.what());
       }
     }
   });
+}
+
+tl::expected<void, Error> RegistrationService::store_documents(const Upload& upload) {
+  for (std::size_t i = 0; i < upload.files.size(); ++i) {
+    const auto& file = upload.files[i];
+    try {
+      blobs_.put(staging_.path_of(file.key()), file.key());
+    } catch (const std::exception& e) {
+      // Nothing will reference what did get stored: delete it now rather than after the TTL.
+      forget_stored(std::span(upload.files).first(i));
+      return tl::unexpected(Error{ErrorCode::kServiceUnavailable,
+                                  "The document store is unavailable; nothing was stored. Please "
+                                  "retry shortly.",
+                                  {},
+                                  std::string("store documents: ") + e.what()});
+    }
+  }
+  return {};
+}
+
+void RegistrationService::forget_stored(std::span<const files::StagedFile> files) {
+  if (files.empty()) return;
+  std::vector<std::string> keys;
+  keys.reserve(files.size());
+  for (const auto& file : files) keys.push_back(file.key());
+  // Best effort, off the caller's thread: whatever is left, the store sweep deletes after the TTL.
+  workers_.try_post([this, keys = std::move(keys)] {
+    for (const auto& key : keys) {
+      try {
+        blobs_.remove(key);
+      } catch (const std::exception& e) {
+        spdlog::warn("unreferenced document left to the sweeper key={} error=\"{}\"", key,
+                     e.what());
+      }
+    }
+  });
+}
+
+void RegistrationService::discard_staged(std::vector<files::StagedFile> files) {
+  // The store has the documents; the staged copies go (their destructors delete them) on a
+  // worker, not on the committer thread. If the pool is full they go right here.
+  auto owned = std::make_shared<std::vector<files::StagedFile>>(std::move(files));
+  workers_.try_post([owned] { owned->clear(); });
 }
 
 http::Response RegistrationService::list_teams(const http::Request& request) {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <span>
 #include <string>
 
 #include "core/admission.hpp"
@@ -39,7 +40,8 @@ struct RegistrationEvents {
 };
 
 /// POST /api/register/team end to end: admission (rate limit, capacity, Idempotency-Key), the
-/// streamed form, validation, the group-commit queue, and promotion of documents after commit.
+/// streamed form, validation, the group-commit queue, and the documents' way into the blob store
+/// (before the commit for a remote store, after it for the local directory).
 /// Also the public read routes.
 class RegistrationService final {
  public:
@@ -63,6 +65,13 @@ class RegistrationService final {
   /// the staging quota.
   void hand_over(std::vector<files::StagedFile>& files);
   void promote(std::vector<files::StagedFile> files);
+  /// Puts every document into a store written before the commit; SERVICE_UNAVAILABLE when one
+  /// cannot be stored (after the store's own retries).
+  tl::expected<void, Error> store_documents(const Upload& upload);
+  /// Deletes stored documents that no team will reference (best effort, on a worker).
+  void forget_stored(std::span<const files::StagedFile> files);
+  /// Drops staged copies of documents already in the store, on a worker.
+  void discard_staged(std::vector<files::StagedFile> files);
   http::Response list_teams(const http::Request& request);
   http::Response team_detail(const http::Request& request);
   http::Response church_availability(const http::Request& request);

@@ -1187,8 +1187,14 @@ def wait_for_clean_staging(backend: Backend, data_dir: str, timeout: float = 10)
 
 
 def check_invariants(backend: Backend, data_dir: str, acknowledged=(), prefix: str = DEFAULT_PREFIX,
-                     width: int = DEFAULT_WIDTH, staging_clean: bool = False) -> list[str]:
-    """Every way the stored state breaks DESIGN.md's invariants, as messages (empty when all hold)."""
+                     width: int = DEFAULT_WIDTH, staging_clean: bool = False,
+                     stat_document=None) -> list[str]:
+    """Every way the stored state breaks DESIGN.md's invariants, as messages (empty when all hold).
+    stat_document(storage_key) -> (size, first bytes) | None: where documents are read back from (default:
+    the data dir's documents/ and staging/; an object store's tests pass their own)."""
+    if stat_document is None:
+        def stat_document(key):
+            return _stat_document(data_dir, key)
     problems: list[str] = []
     teams = backend.teams()
     numbers = [t["number"] for t in teams]
@@ -1228,7 +1234,7 @@ def check_invariants(backend: Backend, data_dir: str, acknowledged=(), prefix: s
         if tid not in ids:
             problems.append(f"documents of a team that does not exist: {tid}")
         for name, doc in docs.items():
-            found = _stat_document(data_dir, doc["storage_key"])
+            found = stat_document(doc["storage_key"])
             if found is None:
                 problems.append(f"{tid} {name}: file {doc['storage_key']!r} missing")
                 continue
