@@ -6,6 +6,8 @@
 # `ulimit -n 1024`, only with --rate-limit 0 (all load comes from one address).
 #   bench/run.sh            short version (make bench), about 4 minutes
 #   DURATION=30 bench/run.sh   the full figures of docs/performance.md
+#   S3=1 bench/run.sh       also W1 and W2 at c=100 on PostgreSQL with documents in a local s3rver
+#                           (tests/s3, scripts/install-s3-deps.sh) against the local directory
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-8}
@@ -18,8 +20,10 @@ PGBIN=/usr/lib/postgresql/15/bin
 work=$(mktemp -d /tmp/teamreg-bench.XXXXXX)
 server_pid=""
 pg_started=""
+s3_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  [ -n "$s3_pid" ] && kill "$s3_pid" 2>/dev/null && wait "$s3_pid" 2>/dev/null || true
   [ -n "$pg_started" ] && as_pg "$PGBIN/pg_ctl" -D "$work/pg" -m fast stop >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -86,7 +90,7 @@ pgport=$(free_port)
 as_pg "$PGBIN/pg_ctl" -D "$work/pg" -l "$work/pg/log" -w \
   -o "-p $pgport -k $work -c listen_addresses=127.0.0.1 -c max_connections=400" start >/dev/null
 pg_started=1
-for db in teamreg teamreg_w2 ceiling; do
+for db in teamreg teamreg_w2 ceiling local_w1 local_w2 s3_w1 s3_w2; do
   "$PGBIN/createdb" -h 127.0.0.1 -p "$pgport" -U postgres "$db"
 done
 dsn="postgresql://postgres@127.0.0.1:$pgport"
@@ -112,3 +116,26 @@ echo "pgbench V2 (one statement) c=100 rate=${v2}/s   (ceiling rows gapless: $ga
 teamreg_pg=$(awk '$1=="postgres" && $2=="w1" && $3==100 {print $4}' "$work/rates")
 awk -v t="$teamreg_pg" -v v1="$v1" -v v2="$v2" 'BEGIN {
   printf "teamreg postgres w1 c=100: %.1f/s = %.2fx V2, %.2fx V1\n", t, t / v2, t / v1 }'
+
+if [ "${S3:-0}" = 1 ]; then
+  echo "## PostgreSQL + documents in s3rver (tests/s3, Node.js, on the same 2 cores) vs the local directory"
+  s3port=$(free_port)
+  mkdir -p "$work/s3"
+  node tests/s3/node_modules/s3rver/bin/s3rver.js -d "$work/s3" -a 127.0.0.1 -p "$s3port" \
+    --no-vhost-buckets --configure-bucket bench >"$work/s3.log" 2>&1 &
+  s3_pid=$!
+  export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER  # s3rver's built-in account
+  for _ in $(seq 1 100); do
+    (echo >"/dev/tcp/127.0.0.1/$s3port") 2>/dev/null && break
+    sleep 0.1
+  done
+  for workload in w1 w2; do
+    start_server "$dsn/local_$workload"
+    run_series postgres+local "$workload" 100
+    stop_server
+    start_server "$dsn/s3_$workload" \
+      --blob-store s3://bench/run --s3-endpoint "http://127.0.0.1:$s3port" --s3-path-style
+    run_series postgres+s3 "$workload" 100
+    stop_server
+  done
+fi
