@@ -71,19 +71,9 @@ AccessRoutes::AccessRoutes(AdminService& service, AccountService& accounts, Admi
     : service_(service), accounts_(accounts), guard_(guard) {}
 
 void AccessRoutes::add_routes(http::Router& router) {
-  const auto read = [this](http::Response (AccessRoutes::*method)(const http::Request&)) {
-    return guard_.guarded(
-        [this, method](const http::Request& r, const std::string&) { return (this->*method)(r); },
-        Access::kManage);
-  };
-  const auto write =
-      [this](http::Response (AccessRoutes::*method)(const http::Request&, const std::string&)) {
-        return guard_.guarded(
-            [this, method](const http::Request& r, const std::string& actor) {
-              return (this->*method)(r, actor);
-            },
-            Access::kManage);
-      };
+  // Reads too need Access::kManage: who may use the API is an admin's business alone.
+  const auto read = [this](auto method) { return guard_.reader(this, method, Access::kManage); };
+  const auto write = [this](auto method) { return guard_.writer(this, method, Access::kManage); };
   router.add("GET", "/admin/tokens", read(&AccessRoutes::list_tokens));
   router.add("POST", "/admin/tokens", write(&AccessRoutes::create_token));
   router.add("DELETE", "/admin/tokens/{name}", write(&AccessRoutes::revoke_token));

@@ -36,6 +36,26 @@ class AdminGuard final {
   /// The actor of the request, or the error to answer with.
   tl::expected<std::string, Error> admit(const http::Request& request, Access access);
 
+  /// A route object's read method behind the gate (the actor is not needed).
+  template <typename Routes>
+  http::Handler reader(Routes* routes, http::Response (Routes::*method)(const http::Request&),
+                       Access access = Access::kRead) {
+    return guarded([routes, method](const http::Request& r,
+                                    const std::string&) { return (routes->*method)(r); },
+                   access);
+  }
+  /// A route object's changing method (given the actor) behind the gate.
+  template <typename Routes>
+  http::Handler writer(Routes* routes,
+                       http::Response (Routes::*method)(const http::Request&, const std::string&),
+                       Access access = Access::kChange) {
+    return guarded(
+        [routes, method](const http::Request& r, const std::string& actor) {
+          return (routes->*method)(r, actor);
+        },
+        access);
+  }
+
  private:
   Authenticator& auth_;
   AccountService& accounts_;

@@ -169,19 +169,8 @@ AdminRoutes::AdminRoutes(AdminService& service, AdminGuard& guard, files::BlobSt
     : service_(service), guard_(guard), blobs_(blobs) {}
 
 void AdminRoutes::add_routes(http::Router& router) {
-  const auto read = [this](http::Response (AdminRoutes::*method)(const http::Request&)) {
-    return guard_.guarded(
-        [this, method](const http::Request& r, const std::string&) { return (this->*method)(r); },
-        Access::kRead);
-  };
-  const auto write =
-      [this](http::Response (AdminRoutes::*method)(const http::Request&, const std::string&)) {
-        return guard_.guarded(
-            [this, method](const http::Request& r, const std::string& actor) {
-              return (this->*method)(r, actor);
-            },
-            Access::kChange);
-      };
+  const auto read = [this](auto method) { return guard_.reader(this, method); };
+  const auto write = [this](auto method) { return guard_.writer(this, method); };
   router.add("GET", "/admin/teams", read(&AdminRoutes::list_teams));
   router.add("GET", "/admin/teams/{team_id}", read(&AdminRoutes::team_detail));
   router.add("GET", "/admin/players/{player_id}", read(&AdminRoutes::player_detail));
