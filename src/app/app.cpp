@@ -313,6 +313,7 @@ int serve(AppConfig config) {
   // The chores are independent: a staging problem must not keep idempotency records forever.
   files::StoreSweeper store_sweeper;
   const auto sweep = [&] {
+    metrics.record_sweep_pass();
     try {
       const auto result = files::sweep_staging(
           staging, blobs,

@@ -2,7 +2,20 @@
 
 #include <fmt/format.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace teamreg::app {
+
+std::uint64_t heap_in_use_bytes() {
+#if defined(__GLIBC__)
+  const struct mallinfo2 info = ::mallinfo2();
+  return info.uordblks + info.hblkhd;
+#else
+  return 0;
+#endif
+}
 
 Histogram::Histogram(std::string name, std::string help, std::vector<double> bounds)
     : name_(std::move(name)),
@@ -77,6 +90,8 @@ std::string Metrics::render(const std::function<void(std::string&)>& gauges) con
   out += fmt::format(
       "# HELP teamreg_idempotent_replays_total Responses replayed for a repeated Idempotency-Key.\n"
       "# TYPE teamreg_idempotent_replays_total counter\nteamreg_idempotent_replays_total {}\n"
+      "# HELP teamreg_sweeps_total Passes of the sweeper over staging.\n"
+      "# TYPE teamreg_sweeps_total counter\nteamreg_sweeps_total {}\n"
       "# HELP teamreg_sweeper_deleted_total Orphaned staged files deleted.\n"
       "# TYPE teamreg_sweeper_deleted_total counter\nteamreg_sweeper_deleted_total {}\n"
       "# HELP teamreg_sweeper_promoted_total Staged files of committed teams promoted late.\n"
@@ -84,9 +99,11 @@ std::string Metrics::render(const std::function<void(std::string&)>& gauges) con
       "# HELP teamreg_mail_deliveries_total Mails this process handed to the SMTP server.\n"
       "# TYPE teamreg_mail_deliveries_total counter\nteamreg_mail_deliveries_total {}\n"
       "# HELP teamreg_mail_failures_total Delivery attempts of this process that failed.\n"
-      "# TYPE teamreg_mail_failures_total counter\nteamreg_mail_failures_total {}\n",
-      replays_.load(), sweeper_deleted_.load(), sweeper_promoted_.load(), mail_deliveries_.load(),
-      mail_failures_.load());
+      "# TYPE teamreg_mail_failures_total counter\nteamreg_mail_failures_total {}\n"
+      "# HELP teamreg_heap_in_use_bytes Bytes in live allocations of the C allocator.\n"
+      "# TYPE teamreg_heap_in_use_bytes gauge\nteamreg_heap_in_use_bytes {}\n",
+      replays_.load(), sweeps_.load(), sweeper_deleted_.load(), sweeper_promoted_.load(),
+      mail_deliveries_.load(), mail_failures_.load(), heap_in_use_bytes());
   if (gauges) gauges(out);
   return out;
 }

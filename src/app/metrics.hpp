@@ -28,6 +28,10 @@ class Histogram final {
   double sum_ = 0;
 };
 
+/// Bytes the C allocator holds in live allocations (glibc mallinfo2: arenas plus mmapped
+/// chunks), unlike RSS not inflated by freed memory an arena keeps; 0 without glibc.
+std::uint64_t heap_in_use_bytes();
+
 /// Process counters exposed at GET /metrics in the Prometheus text format.
 class Metrics final {
  public:
@@ -35,6 +39,8 @@ class Metrics final {
   void record_request(const std::string& route, unsigned status);
   void record_registration(double ms);
   void record_replay() { ++replays_; }
+  /// One pass of the sweeper; called once per pass, even when it found nothing to do.
+  void record_sweep_pass() { ++sweeps_; }
   void record_sweep(std::size_t deleted, std::size_t promoted);
   /// One group-commit transaction: how many registrations, how long the database took.
   void record_batch(std::size_t size, double ms);
@@ -51,6 +57,7 @@ class Metrics final {
   Histogram batch_size_;
   Histogram commit_seconds_;
   std::atomic<std::uint64_t> replays_{0};
+  std::atomic<std::uint64_t> sweeps_{0};
   std::atomic<std::uint64_t> sweeper_deleted_{0};
   std::atomic<std::uint64_t> sweeper_promoted_{0};
   std::atomic<std::uint64_t> mail_deliveries_{0};

@@ -3,6 +3,7 @@
 import os
 import re
 import sys
+import time
 import unittest
 import uuid
 
@@ -90,6 +91,25 @@ class Metrics(E2ETestCase):
         server.restart()  # the sweep at start deletes unreferenced staged files older than the TTL
         m = self.scrape(server)
         self.assertEqual(m[("teamreg_sweeper_deleted_total", "")], 2)
+
+    def test_sweeper_passes_and_heap_in_use_are_reported(self):
+        server = self.start_server()
+        m = self.scrape(server)
+        # Exactly the pass at start: the periodic one comes after --sweep-interval (60 s).
+        self.assertEqual(m[("teamreg_sweeps_total", "")], 1)
+        # Under ASan the C allocator is replaced, so glibc may report 0; never negative or fractional.
+        heap = m[("teamreg_heap_in_use_bytes", "")]
+        self.assertGreaterEqual(heap, 0)
+        self.assertEqual(heap, int(heap))
+
+        server.restart("--sweep-interval", "1")
+        deadline = time.monotonic() + 20
+        passes = self.scrape(server)[("teamreg_sweeps_total", "")]
+        while passes < 3 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            passes = self.scrape(server)[("teamreg_sweeps_total", "")]
+        self.assertGreaterEqual(passes, 3, "the periodic sweeper did not run every second")
+        self.assertEqual(self.scrape(server)[("teamreg_sweeper_deleted_total", "")], 0)
 
 
 if __name__ == "__main__":
