@@ -4,7 +4,7 @@ ARGS ?=
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = $(patsubst fuzz/%_fuzz.cpp,%,$(wildcard fuzz/*_fuzz.cpp))
 
-.PHONY: deps browser-deps s3-deps build build-dev build-fuzz run test test-unit fuzz format lint clean bench
+.PHONY: deps browser-deps s3-deps build build-dev build-fuzz run test test-unit fuzz format lint clean bench soak
 
 deps:
 	@scripts/install-deps.sh
@@ -71,3 +71,11 @@ bench: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS) --target teamreg teamreg_loadgen
 	bench/run.sh
+
+# Soak run, not part of `make test`: SOAK_SECONDS (default 600) of mixed traffic on SQLite, then on
+# a throw-away PostgreSQL; checks that resources return to where they started and IDs stay 1..N.
+SOAK_SECONDS ?= 600
+soak: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target teamreg
+	SOAK_SECONDS=$(SOAK_SECONDS) bench/soak.sh
