@@ -346,6 +346,7 @@ int serve(AppConfig config) {
     } catch (const std::exception& e) {
       spdlog::warn("idempotency purge failed error=\"{}\"", e.what());
     }
+    release_free_heap();
   };
   sweep();
 

@@ -17,6 +17,12 @@ std::uint64_t heap_in_use_bytes() {
 #endif
 }
 
+void release_free_heap() {
+#if defined(__GLIBC__)
+  ::malloc_trim(0);
+#endif
+}
+
 Histogram::Histogram(std::string name, std::string help, std::vector<double> bounds)
     : name_(std::move(name)),
       help_(std::move(help)),

@@ -32,6 +32,10 @@ class Histogram final {
 /// chunks), unlike RSS not inflated by freed memory an arena keeps; 0 without glibc.
 std::uint64_t heap_in_use_bytes();
 
+/// Hands the C allocator's free memory back to the kernel (glibc malloc_trim). Without it a burst
+/// of large responses (a CSV export) stays in the arenas' RSS for good; no-op without glibc.
+void release_free_heap();
+
 /// Process counters exposed at GET /metrics in the Prometheus text format.
 class Metrics final {
  public:
