@@ -4,7 +4,7 @@ ARGS ?=
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = $(patsubst fuzz/%_fuzz.cpp,%,$(wildcard fuzz/*_fuzz.cpp))
 
-.PHONY: deps browser-deps s3-deps build build-dev build-fuzz run test test-unit fuzz format lint clean bench soak
+.PHONY: deps browser-deps s3-deps openapi-deps build build-dev build-fuzz run test test-unit fuzz format lint clean bench soak
 
 deps:
 	@scripts/install-deps.sh
@@ -16,6 +16,10 @@ browser-deps: deps
 # Node.js and the pinned s3rver of tests/s3: the object-storage tests run teamreg against it.
 s3-deps: deps
 	@scripts/install-s3-deps.sh
+
+# Node.js and the pinned OpenAPI 3.1 meta-schema of tests/openapi: docs/openapi.yaml is checked against it.
+openapi-deps: deps
+	@scripts/install-openapi-deps.sh
 
 build: deps
 	cmake --preset release >/dev/null
@@ -35,7 +39,7 @@ build-fuzz: deps
 
 # All tests (unit, e2e on SQLite, PostgreSQL, S3, browser) under ASan+UBSan, then every fuzz
 # target for a few seconds from its committed seeds (ctest label fuzz).
-test: build-dev build-fuzz browser-deps s3-deps
+test: build-dev build-fuzz browser-deps s3-deps openapi-deps
 	ctest --preset dev -j 2 --timeout 900 --output-on-failure
 	ctest --preset fuzz -j 2
 

@@ -9,7 +9,7 @@ packages=(
   libsqlite3-dev libpq-dev libssl-dev libsodium-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15
-  libcurl4-openssl-dev python3-aiosmtpd python3-boto3
+  libcurl4-openssl-dev python3-aiosmtpd python3-boto3 python3-yaml python3-jsonschema
   python3 sqlite3 curl ca-certificates
 )
 missing=()

@@ -42,6 +42,7 @@
 #include "storage/migrations.hpp"
 #include "storage/schema_check.hpp"
 #include "web/assets.hpp"
+#include "web/openapi.hpp"
 
 namespace teamreg::app {
 namespace {
@@ -394,6 +395,7 @@ int serve(AppConfig config) {
   session_routes.add_routes(router);
   const web::WebAssets web_assets;
   web_assets.add_routes(router);
+  web::add_openapi_route(router);
   router.add_immediate("GET", "/health", [](const http::Request&) {
     return http::json_response(200, R"({"status":"ok"})");
   });
