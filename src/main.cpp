@@ -169,6 +169,12 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   serve
+      ->add_option("--min-body-rate", config.server.min_body_rate.min_bytes_per_s,
+                   "Bytes per second a request body must average after a 10 s grace, else 408 "
+                   "(0 = off)")
+      ->envname("TEAMREG_MIN_BODY_RATE")
+      ->capture_default_str();
+  serve
       ->add_option("--max-staged-bytes", config.max_staged_bytes,
                    "Bytes of uploads held in staging at once; more get 503")
       ->envname("TEAMREG_MAX_STAGED_BYTES")

@@ -425,6 +425,11 @@ int serve(AppConfig config) {
           "# HELP teamreg_staged_bytes Bytes of uploads held in staging by this process.\n"
           "# TYPE teamreg_staged_bytes gauge\nteamreg_staged_bytes {}\n",
           staging.staged_bytes());
+      out += fmt::format(
+          "# HELP teamreg_staged_files Staged files held by uploads and uncommitted "
+          "registrations of this process.\n"
+          "# TYPE teamreg_staged_files gauge\nteamreg_staged_files {}\n",
+          staging.staged_files());
       try {
         const auto state = store->sequence(std::string(kSequenceName));
         out += fmt::format(

@@ -149,6 +149,11 @@ bool StagingArea::in_use(std::string_view key) const {
   return live_.contains(std::string(key));
 }
 
+std::size_t StagingArea::staged_files() const {
+  const std::lock_guard lock(live_mutex_);
+  return live_.size();
+}
+
 void StagingArea::forget(const std::string& key) {
   const std::lock_guard lock(live_mutex_);
   live_.erase(key);

@@ -82,6 +82,8 @@ class StagingArea final {
   /// Forgets `bytes` from the quota once a staged file has left staging (promoted or deleted).
   void release(std::uint64_t bytes);
   std::uint64_t staged_bytes() const { return staged_bytes_.load(); }
+  /// Staged files held by this process: uploads streaming or registrations not yet committed.
+  std::size_t staged_files() const;
   const std::filesystem::path& directory() const { return config_.directory; }
   /// Makes the creation of every file staged before this call durable (fsync of the directory).
   /// Concurrent callers share one fsync: see CoalescedSync. Blocking; io_failure() on error.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/worker_pool.hpp"
+#include "http/body_rate.hpp"
 #include "http/client_address.hpp"
 #include "http/router.hpp"
 
@@ -21,10 +22,15 @@ struct ServerConfig {
   std::size_t max_header_bytes = 16 * 1024;
   std::uint64_t max_upload_bytes = 100ULL << 20;  ///< whole multipart body, chunked included
   std::size_t max_small_body_bytes = 64 * 1024;   ///< body of every non-upload route
-  std::chrono::seconds header_timeout{15};        ///< to receive the whole header block
-  std::chrono::seconds body_idle_timeout{30};     ///< between two body reads
-  std::chrono::seconds body_total_timeout{600};   ///< whole body, so a trickle cannot hold on
-  std::chrono::seconds shutdown_grace{20};        ///< for in-flight requests on SIGTERM
+  /// To receive the whole header block; on a kept-alive connection the wait for the next
+  /// request counts too, so it is also the keep-alive idle timeout.
+  std::chrono::seconds header_timeout{15};
+  std::chrono::seconds body_idle_timeout{30};    ///< between two body reads
+  std::chrono::seconds body_total_timeout{600};  ///< whole body, so a trickle cannot hold on
+  /// A body slower than this (after its grace) is cut off with 408: a client trickling 1 KB/s is
+  /// never idle for body_idle_timeout and would otherwise hold its upload slot for 600 s.
+  BodyRate min_body_rate{4096, std::chrono::seconds(10)};
+  std::chrono::seconds shutdown_grace{20};  ///< for in-flight requests on SIGTERM
   /// Longest wait of an upload for its admission slot (its body unread meanwhile) before 503.
   std::chrono::seconds upload_wait{30};
   std::vector<std::string> cors_origins{"*"};

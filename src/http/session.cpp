@@ -21,6 +21,8 @@ constexpr std::size_t kBodyChunkBytes = 64 * 1024;
 /// capacity, a 25 KB upload took ~17 recvmsg calls. Grown once for bodies, kept per connection.
 constexpr std::size_t kBodyReadBufferBytes = 32 * 1024;
 constexpr std::chrono::seconds kLingerTime{5};
+/// How often a body being read is checked against ServerConfig::min_body_rate.
+constexpr std::chrono::seconds kRateCheckInterval{1};
 constexpr std::uint64_t kLingerMaxBytes = 256ULL << 20;
 constexpr std::string_view kAllowMethods = "GET, POST, PUT, DELETE, OPTIONS";
 constexpr std::string_view kAllowHeaders =
@@ -146,6 +148,7 @@ class Session : public std::enable_shared_from_this<Session> {
   /// (curl: 1 s). It gets one only here: once its request passed every check and, for an upload,
   /// got its slot. A request refused earlier gets its final answer instead, as RFC 9110 allows.
   void begin_body() {
+    if (!parser_->is_done()) start_rate_watch();
     const auto expect = request_.header("expect");
     if (!expect || lower(*expect) != "100-continue" || parser_->is_done()) {
       read_body();
@@ -255,8 +258,13 @@ class Session : public std::enable_shared_from_this<Session> {
       on_body_done();
       return;
     }
+    if (too_slow_) {
+      cut_too_slow();
+      return;
+    }
     if (Clock::now() - started_ > config().body_total_timeout) {
       close_after_ = true;
+      sink_.reset();
       respond(error_response(Error{ErrorCode::kBadRequest, "Request body took too long", {}, {}},
                              request_.request_id),
               408);
@@ -266,12 +274,78 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->get().body().size = chunk_.size();
     if (buffer_.capacity() < kBodyReadBufferBytes) buffer_.reserve(kBodyReadBufferBytes);
     stream_.expires_after(config().body_idle_timeout);
+    reading_body_ = true;
     bhttp::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body_read(ec); });
   }
 
+  /// Bytes of the body received so far, including those of a read still in progress.
+  std::uint64_t body_bytes_received() const {
+    std::uint64_t received = body_bytes_;
+    if (reading_body_) received += chunk_.size() - parser_->get().body().size;
+    return received;
+  }
+
+  /// The minimum-rate rule runs beside the reads: the idle timeout cannot see a trickle, and a
+  /// read of one 64 KiB slice may rightly take longer than the grace on a slow link.
+  void start_rate_watch() {
+    body_started_ = Clock::now();
+    body_bytes_ = 0;
+    too_slow_ = false;
+    if (config().min_body_rate.min_bytes_per_s == 0) return;
+    if (!rate_timer_) rate_timer_.emplace(stream_.get_executor());
+    watching_rate_ = true;
+    schedule_rate_check();
+  }
+
+  void schedule_rate_check() {
+    rate_timer_->expires_after(kRateCheckInterval);
+    rate_timer_->async_wait([weak = weak_from_this()](const beast::error_code& ec) {
+      if (ec) return;
+      if (auto self = weak.lock()) self->check_rate();
+    });
+  }
+
+  void check_rate() {
+    if (!watching_rate_) return;
+    if (config().min_body_rate.too_slow(Clock::now() - body_started_, body_bytes_received())) {
+      too_slow_ = true;
+      watching_rate_ = false;
+      // A read in progress ends with operation_aborted and on_body_read answers; otherwise the
+      // next read_body does.
+      if (reading_body_) stream_.cancel();
+      return;
+    }
+    schedule_rate_check();
+  }
+
+  void stop_rate_watch() {
+    if (!watching_rate_) return;
+    watching_rate_ = false;
+    rate_timer_->cancel();
+  }
+
+  void cut_too_slow() {
+    spdlog::info("body too slow request_id={} bytes={} s={:.1f} min_rate={}", request_.request_id,
+                 body_bytes_received(),
+                 std::chrono::duration<double>(Clock::now() - body_started_).count(),
+                 config().min_body_rate.min_bytes_per_s);
+    sink_.reset();  // its staged files go now, not when the connection ends
+    close_after_ = true;
+    respond(error_response(Error{ErrorCode::kBadRequest, "Request body arrived too slowly", {}, {}},
+                           request_.request_id),
+            408);
+  }
+
   void on_body_read(beast::error_code ec) {
+    const std::size_t got = chunk_.size() - parser_->get().body().size;
+    reading_body_ = false;
+    body_bytes_ += got;
+    if (ec && too_slow_) {
+      cut_too_slow();
+      return;
+    }
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec == bhttp::error::body_limit) {
       close_after_ = true;
@@ -291,7 +365,6 @@ class Session : public std::enable_shared_from_this<Session> {
       finish_without_response();
       return;
     }
-    const std::size_t got = chunk_.size() - parser_->get().body().size;
     if (got > 0) {
       const std::string_view bytes(chunk_.data(), got);
       if (sink_) {
@@ -322,6 +395,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_body_done() {
+    stop_rate_watch();
     stream_.expires_never();
     auto self = shared_from_this();
     Responder responder = [self](Response response) {
@@ -375,6 +449,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void respond(Response response, unsigned status_override = 0) {
     if (answered_) return;
     answered_ = true;
+    stop_rate_watch();
     status_ = status_override != 0 ? status_override : response.status;
     const bool keep_alive = !close_after_ && !server_.draining() && parser_ &&
                             parser_->is_header_done() && parser_->get().keep_alive();
@@ -522,6 +597,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void finish_without_response() {
+    stop_rate_watch();
     status_ = 499;  // nginx's "client closed request": logged, never sent
     bytes_out_ = 0;
     log_access();
@@ -585,6 +661,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<UploadSink> sink_;
   std::optional<asio::steady_timer> admission_timer_;
   bool waiting_for_admission_ = false;
+  std::optional<asio::steady_timer> rate_timer_;
+  Clock::time_point body_started_{};
+  std::uint64_t body_bytes_ = 0;  ///< of the current request, counted as reads complete
+  bool reading_body_ = false;
+  bool watching_rate_ = false;
+  bool too_slow_ = false;
   Clock::time_point started_{};
   bool close_after_ = false;
   bool answered_ = false;
