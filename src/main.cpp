@@ -285,6 +285,17 @@ int main(int argc, char** argv) {
       AdminKind::kSequenceSync);
   for (auto& [command, kind] : admin_commands) add_common_options(*command, config);
 
+  std::string backup_dir;
+  auto* backup = cli.add_subcommand("backup", "Write a consistent snapshot while the server runs");
+  add_common_options(*backup, config);
+  add_blob_options(*backup, config.blobs);
+  backup->add_option("--to", backup_dir, "New or empty directory for the backup")->required();
+  auto* restore = cli.add_subcommand(
+      "restore", "Restore a backup into an empty data directory after verifying its checksums");
+  add_common_options(*restore, config);
+  add_blob_options(*restore, config.blobs);
+  restore->add_option("--from", backup_dir, "Directory written by `teamreg backup`")->required();
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -324,6 +335,8 @@ int main(int argc, char** argv) {
     if (*serve) return teamreg::app::serve(config);
     if (*migrate) return teamreg::app::migrate(config);
     if (*check) return teamreg::app::check(config);
+    if (*backup) return teamreg::app::backup(config, backup_dir);
+    if (*restore) return teamreg::app::restore(config, backup_dir);
     for (const auto& [command, kind] : admin_commands) {
       if (*command) {
         admin_command.kind = kind;

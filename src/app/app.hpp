@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 #include "admin/cli.hpp"
 #include "app/config.hpp"
 
@@ -15,5 +17,9 @@ int check(AppConfig config);
 /// `teamreg admin token|user …` and `teamreg sequence …`: migrates, runs one admin command,
 /// exits. A password for `admin user` is read from stdin (asked without echo on a terminal).
 int admin_command(AppConfig config, const admin::Command& command);
+/// `teamreg backup --to DIR`: a consistent snapshot while the server runs (docs/operations.md).
+int backup(AppConfig config, const std::string& to);
+/// `teamreg restore --from DIR`: into an empty data directory, after verifying every checksum.
+int restore(AppConfig config, const std::string& from);
 
 }  // namespace teamreg::app

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace teamreg::backup {
+
+/// SHA-256 over bytes given piece by piece (OpenSSL EVP), so that no file is held whole in memory.
+class Sha256 final {
+ public:
+  Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  ~Sha256();
+
+  void update(std::string_view bytes);
+  /// Lower-case hex of the digest; the hasher is spent afterwards.
+  std::string hex_digest();
+
+ private:
+  struct Context;
+  std::unique_ptr<Context> context_;
+};
+
+/// The SHA-256 (lower-case hex) and size of a file; throws std::runtime_error when unreadable.
+struct FileDigest {
+  std::string sha256;
+  std::uintmax_t size_bytes = 0;
+};
+FileDigest digest_file(const std::filesystem::path& path);
+
+}  // namespace teamreg::backup
