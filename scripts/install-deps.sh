@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15
   libcurl4-openssl-dev python3-aiosmtpd python3-boto3
+  libtomlplusplus-dev libsystemd-dev
   python3 sqlite3 curl ca-certificates
 )
 missing=()
