@@ -11,6 +11,7 @@ packages=(
   postgresql-15 postgresql-client-15
   libcurl4-openssl-dev python3-aiosmtpd python3-boto3
   libtomlplusplus-dev libsystemd-dev
+  lintian dpkg-dev systemd
   python3 sqlite3 curl ca-certificates
 )
 missing=()
