@@ -144,7 +144,7 @@ class DebianPackage(unittest.TestCase):
         self.assertLessEqual(float(match.group(1)), 2.0, result.stdout)
         with open(unit) as f:
             text = f.read()
-        for line in ("Type=notify", "ExecStartPre=/usr/bin/teamreg check", "ExecStart=/usr/bin/teamreg serve",
+        for line in ("Type=notify", "ExecStartPre=/usr/bin/teamreg migrate\nExecStartPre=/usr/bin/teamreg check", "ExecStart=/usr/bin/teamreg serve",
                      "Restart=on-failure", "LimitNOFILE=65536", "User=teamreg",
                      "ReadWritePaths=/var/lib/teamreg", "ProtectSystem=strict",
                      "Environment=TEAMREG_CONFIG=/etc/teamreg/teamreg.conf"):
