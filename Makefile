@@ -4,7 +4,7 @@ ARGS ?=
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = $(patsubst fuzz/%_fuzz.cpp,%,$(wildcard fuzz/*_fuzz.cpp))
 
-.PHONY: deps browser-deps s3-deps openapi-deps build build-dev build-fuzz run test test-unit fuzz format lint clean bench soak
+.PHONY: deps browser-deps s3-deps openapi-deps build build-dev build-fuzz package run test test-unit fuzz format lint clean bench soak
 
 deps:
 	@scripts/install-deps.sh
@@ -28,6 +28,10 @@ build: deps
 build-dev: deps
 	cmake --preset dev >/dev/null
 	cmake --build --preset dev -j $(JOBS)
+
+# The Debian package with the systemd unit (docs/operations.md#installing-the-debian-package).
+package: build
+	cd build/release && cpack -G DEB
 
 run: build
 	./build/release/teamreg serve $(ARGS)

@@ -10,6 +10,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15
   libcurl4-openssl-dev python3-aiosmtpd python3-boto3 python3-yaml python3-jsonschema
+  libtomlplusplus-dev libsystemd-dev
+  lintian dpkg-dev systemd
   python3 sqlite3 curl ca-certificates
 )
 missing=()

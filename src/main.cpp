@@ -6,6 +6,7 @@
 
 #include "app/app.hpp"
 #include "app/config.hpp"
+#include "app/config_file.hpp"
 
 namespace {
 
@@ -30,6 +31,9 @@ void add_common_options(CLI::App& command, teamreg::app::AppConfig& config) {
   command.add_option("--id-width", config.id_format.min_width, "Minimum digits of a team number")
       ->envname("TEAMREG_ID_WIDTH")
       ->capture_default_str();
+  command
+      .add_option("--config", "TOML file with flag values (docs/operations.md#configuration-file)")
+      ->envname("TEAMREG_CONFIG");
   command.add_option("--log-level", config.log_level, "trace, debug, info, warn, error")
       ->envname("TEAMREG_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
@@ -111,14 +115,18 @@ void add_mail_options(CLI::App& command, teamreg::app::MailSettings& mail) {
       ->capture_default_str();
 }
 
-}  // namespace
+/// What the serve flags set that AppConfig holds in another type, converted after parsing.
+struct ServeInputs {
+  int upload_wait = 0;
+  int staging_ttl = 0;
+  int sweep_interval = 0;
+  std::chrono::seconds::rep session_idle_timeout = 0;
+  std::string cors = "*";
+};
 
-int main(int argc, char** argv) {
-  teamreg::app::AppConfig config;
-  CLI::App cli{"teamreg: tournament team registration with gapless sequential team IDs"};
-  cli.require_subcommand(1);
-
-  auto* serve = cli.add_subcommand("serve", "Run the HTTP server");
+/// The flags of `serve`, also those of `config show`, which prints their effective values.
+void add_serve_options(CLI::App* serve, teamreg::app::AppConfig& config, ServeInputs& inputs) {
+  auto& [upload_wait, staging_ttl, sweep_interval, session_idle_timeout, cors] = inputs;
   add_common_options(*serve, config);
   auto& rules = config.registration.rules;
   serve->add_option("--listen", config.listen, "HOST:PORT to listen on (port 0 = any free port)")
@@ -161,7 +169,7 @@ int main(int argc, char** argv) {
                    "the open-file limit and --max-staged-bytes)")
       ->envname("TEAMREG_MAX_CONCURRENT_UPLOADS")
       ->capture_default_str();
-  int upload_wait = static_cast<int>(config.server.upload_wait.count());
+  upload_wait = static_cast<int>(config.server.upload_wait.count());
   serve
       ->add_option("--max-upload-wait", upload_wait,
                    "Seconds an upload may wait for a slot before 503 + Retry-After")
@@ -179,17 +187,16 @@ int main(int argc, char** argv) {
                    "Bytes of uploads held in staging at once; more get 503")
       ->envname("TEAMREG_MAX_STAGED_BYTES")
       ->capture_default_str();
-  int staging_ttl = static_cast<int>(config.staging_ttl.count());
+  staging_ttl = static_cast<int>(config.staging_ttl.count());
   serve
       ->add_option("--staging-ttl", staging_ttl,
                    "Seconds after which an unreferenced staged upload is deleted")
       ->envname("TEAMREG_STAGING_TTL")
       ->capture_default_str();
-  int sweep_interval = static_cast<int>(config.sweep_interval.count());
+  sweep_interval = static_cast<int>(config.sweep_interval.count());
   serve->add_option("--sweep-interval", sweep_interval, "Seconds between staging sweeps")
       ->envname("TEAMREG_SWEEP_INTERVAL")
       ->capture_default_str();
-  std::string cors = "*";
   serve->add_option("--cors-origins", cors, "Allowed CORS origins, comma-separated, or *")
       ->envname("TEAMREG_CORS_ORIGINS")
       ->capture_default_str();
@@ -210,7 +217,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
 
-  std::chrono::seconds::rep session_idle_timeout = config.accounts.idle_timeout.count();
+  session_idle_timeout = config.accounts.idle_timeout.count();
   serve
       ->add_option("--session-idle-timeout", session_idle_timeout,
                    "Seconds without a request after which a console session ends")
@@ -219,6 +226,23 @@ int main(int argc, char** argv) {
 
   add_mail_options(*serve, config.mail);
   add_blob_options(*serve, config.blobs);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  teamreg::app::AppConfig config;
+  CLI::App cli{"teamreg: tournament team registration with gapless sequential team IDs"};
+  cli.require_subcommand(1);
+
+  ServeInputs inputs;
+  auto* serve = cli.add_subcommand("serve", "Run the HTTP server");
+  add_serve_options(serve, config, inputs);
+  auto* config_command = cli.add_subcommand("config", "Inspect the configuration");
+  config_command->require_subcommand(1);
+  auto* config_show = config_command->add_subcommand(
+      "show", "Print the effective serve configuration and where each value came from");
+  add_serve_options(config_show, config, inputs);
 
   auto* migrate = cli.add_subcommand("migrate", "Apply database migrations and exit");
   add_common_options(*migrate, config);
@@ -301,12 +325,21 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return cli.exit(e);
   }
+  CLI::App* chosen = &cli;
+  while (!chosen->get_subcommands().empty()) chosen = chosen->get_subcommands().front();
+  teamreg::app::ConfigFile config_file;
+  if (const std::string problem = teamreg::app::apply_config_option(*chosen, *serve, config_file);
+      !problem.empty()) {
+    std::cerr << "teamreg: invalid configuration: " << problem << "\n";
+    return 2;
+  }
 
-  config.staging_ttl = std::chrono::seconds(staging_ttl);
-  config.accounts.idle_timeout = std::chrono::seconds(session_idle_timeout);
-  config.server.upload_wait = std::chrono::seconds(upload_wait);
-  config.sweep_interval = std::chrono::seconds(sweep_interval);
+  config.staging_ttl = std::chrono::seconds(inputs.staging_ttl);
+  config.accounts.idle_timeout = std::chrono::seconds(inputs.session_idle_timeout);
+  config.server.upload_wait = std::chrono::seconds(inputs.upload_wait);
+  config.sweep_interval = std::chrono::seconds(inputs.sweep_interval);
   config.server.cors_origins.clear();
+  const std::string& cors = inputs.cors;
   for (std::size_t start = 0; start <= cors.size();) {
     const std::size_t comma = std::min(cors.find(',', start), cors.size());
     std::string origin = cors.substr(start, comma - start);
@@ -326,6 +359,10 @@ int main(int argc, char** argv) {
                               std::pair{"AWS_SECRET_ACCESS_KEY", &config.blobs.secret_access_key},
                               std::pair{"AWS_SESSION_TOKEN", &config.blobs.session_token}}) {
     if (const char* value = std::getenv(name); value != nullptr) *target = value;
+  }
+  if (*config_show) {
+    std::cout << teamreg::app::format_effective(
+        teamreg::app::effective_settings(*config_show, config_file));
   }
   if (const std::string problem = teamreg::app::finalize(config); !problem.empty()) {
     std::cerr << "teamreg: invalid configuration: " << problem << "\n";

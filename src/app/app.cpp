@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <malloc.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -26,6 +26,7 @@
 #include "admin/service.hpp"
 #include "admin/session_routes.hpp"
 #include "app/limits.hpp"
+#include "app/logging.hpp"
 #include "app/metrics.hpp"
 #include "app/stores.hpp"
 #include "core/worker_pool.hpp"
@@ -82,13 +83,6 @@ void sync_at_startup(storage::Store& store, const ids::SequenceFormat& configure
         name, before.format.prefix, before.format.min_width, configured.prefix,
         configured.min_width);
   }
-}
-
-void setup_logging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("teamreg");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
-  spdlog::set_level(spdlog::level::from_str(level));
 }
 
 /// Turns off the terminal's echo while a password is typed; restores it when it goes.
@@ -475,7 +469,11 @@ int serve(AppConfig config) {
     spdlog::info("server started database={} data_dir={} port={}",
                  config.uses_postgres() ? "postgresql" : "sqlite", config.data_dir, port);
     if (mailer) mailer->start();
+    // Type=notify units (packaging/teamreg.service) start their dependants only now; a no-op
+    // without NOTIFY_SOCKET.
+    sd_notify(0, "READY=1");
     server.run();
+    sd_notify(0, "STOPPING=1");
   }
   // A send in progress finishes (at most --smtp-timeout); a row it could not mark is sent again
   // by the next process once its lease runs out.
