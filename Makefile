@@ -4,7 +4,8 @@ ARGS ?=
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = $(patsubst fuzz/%_fuzz.cpp,%,$(wildcard fuzz/*_fuzz.cpp))
 
-.PHONY: deps browser-deps s3-deps openapi-deps build build-dev build-fuzz package run test test-unit fuzz format lint clean bench soak
+.PHONY: deps browser-deps s3-deps openapi-deps build build-dev build-fuzz build-tsan package run test test-unit \
+	test-tsan fuzz format lint clean bench soak
 
 deps:
 	@scripts/install-deps.sh
@@ -63,6 +64,18 @@ fuzz: build-fuzz
 
 test-unit: build-dev
 	ctest --preset dev -L unit
+
+# ThreadSanitizer (docs/reliability.md): the server and its tests only, not the benchmarks.
+build-tsan: deps
+	cmake --preset tsan >/dev/null
+	cmake --build --preset tsan -j $(JOBS) --target teamreg teamreg_unit_tests teamreg_pg_tests
+
+# The unit tests (worker pool, rate limiter, server under concurrent requests and stops, committer,
+# CoalescedSync...) and teamreg_pg_tests (the store behaviour suite on SQLite and a real
+# PostgreSQL) under TSan: ctest label tsan. Any report fails the test (halt_on_error=1). Not part of
+# `make test`: it would take CI past 30 min (docs/reliability.md).
+test-tsan: build-tsan
+	ctest --preset tsan -j 2 --timeout 900
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
