@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -80,22 +79,8 @@ void fsync_directory(const fs::path& directory) {
 /// Copies `from` to `to` (created), checking on the way that the bytes are still the ones the
 /// manifest describes: the backup could change between verification and copy.
 void copy_checked(const fs::path& from, const fs::path& to, const ManifestFile& expected) {
-  const int fd = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw_errno("cannot read " + from.string(), errno);
   OutputFile out(to);
-  std::array<char, 64 * 1024> buffer{};
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error_number = errno;
-      ::close(fd);
-      throw_errno("cannot read " + from.string(), error_number);
-    }
-    if (n == 0) break;
-    out.write({buffer.data(), static_cast<std::size_t>(n)});
-  }
-  ::close(fd);
+  read_in_chunks(from, [&](std::string_view bytes) { out.write(bytes); });
   const FileDigest digest = out.finish();
   if (digest.sha256 != expected.sha256 || digest.size_bytes != expected.size_bytes) {
     ::unlink(to.c_str());

@@ -49,26 +49,38 @@ std::string Sha256::hex_digest() {
   return hex;
 }
 
-FileDigest digest_file(const std::filesystem::path& path) {
+void read_in_chunks(const std::filesystem::path& path,
+                    const std::function<void(std::string_view)>& chunk) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     throw std::runtime_error("cannot read " + path.string() + ": " + std::strerror(errno));
-  Sha256 hasher;
-  FileDigest result;
   std::array<char, 64 * 1024> buffer{};
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error_number = errno;
-      ::close(fd);
-      throw std::runtime_error("cannot read " + path.string() + ": " + std::strerror(error_number));
+  try {
+    for (;;) {
+      const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int error_number = errno;
+        throw std::runtime_error("cannot read " + path.string() + ": " +
+                                 std::strerror(error_number));
+      }
+      if (n == 0) break;
+      chunk({buffer.data(), static_cast<std::size_t>(n)});
     }
-    if (n == 0) break;
-    hasher.update({buffer.data(), static_cast<std::size_t>(n)});
-    result.size_bytes += static_cast<std::uintmax_t>(n);
+  } catch (...) {
+    ::close(fd);
+    throw;
   }
   ::close(fd);
+}
+
+FileDigest digest_file(const std::filesystem::path& path) {
+  Sha256 hasher;
+  FileDigest result;
+  read_in_chunks(path, [&](std::string_view bytes) {
+    hasher.update(bytes);
+    result.size_bytes += bytes.size();
+  });
   result.sha256 = hasher.hex_digest();
   return result;
 }

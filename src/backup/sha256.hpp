@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,5 +32,10 @@ struct FileDigest {
   std::uintmax_t size_bytes = 0;
 };
 FileDigest digest_file(const std::filesystem::path& path);
+
+/// Calls `chunk` with the file's bytes, 64 KiB at a time; throws std::runtime_error when
+/// unreadable.
+void read_in_chunks(const std::filesystem::path& path,
+                    const std::function<void(std::string_view)>& chunk);
 
 }  // namespace teamreg::backup
