@@ -6,7 +6,6 @@
 #include <algorithm>
 
 #include "admin/auth.hpp"
-#include "admin/csv.hpp"
 #include "ids/team_id.hpp"
 
 namespace teamreg::admin {
@@ -209,43 +208,8 @@ storage::AuditPage AdminService::audit(int limit, int offset) {
   return admin_store_.audit(limit, offset);
 }
 
-std::string AdminService::export_csv() {
-  const auto rows = admin_store_.export_rows();
-  std::string out;
-  out.reserve(256 * (rows.size() + 1));
-  append_csv_row(out, std::vector<std::string>{
-                          "team_id", "team_name", "church_name", "registration_status",
-                          "status_reason", "registration_date", "captain_name", "captain_phone",
-                          "captain_email", "captain_whatsapp", "vice_captain_name",
-                          "vice_captain_phone", "vice_captain_email", "vice_captain_whatsapp",
-                          "player_id", "player_position", "player_name", "player_role"});
-  std::vector<std::string> cells;
-  for (const auto& row : rows) {
-    cells = {row.team.team_id,
-             row.team.team_name,
-             row.team.church_name,
-             row.team.status,
-             row.status_reason.value_or(""),
-             row.team.registration_date,
-             row.captain.name,
-             row.captain.phone,
-             row.captain.email,
-             row.captain.whatsapp,
-             row.vice.name,
-             row.vice.phone,
-             row.vice.email,
-             row.vice.whatsapp};
-    if (row.player) {
-      cells.push_back(row.player->player_id);
-      cells.push_back(std::to_string(row.player->position));
-      cells.push_back(row.player->name);
-      cells.push_back(row.player->role);
-    } else {
-      cells.insert(cells.end(), 4, std::string());
-    }
-    append_csv_row(out, cells);
-  }
-  return out;
+CsvExport AdminService::export_csv() {
+  return CsvExport(admin_store_);
 }
 
 }  // namespace teamreg::admin

@@ -8,6 +8,7 @@
 #include <tl/expected.hpp>
 #include <vector>
 
+#include "admin/csv_export.hpp"
 #include "core/error.hpp"
 #include "storage/admin_store.hpp"
 #include "storage/outbox_store.hpp"
@@ -87,8 +88,8 @@ class AdminService final {
   /// A dead mail becomes pending again, due now (audited). A pending one is left as it is
   /// (changed false); kMailAlreadySent for a sent one, kNotFound for no such mail.
   tl::expected<bool, Error> retry_mail(std::int64_t id, std::string_view actor);
-  /// RFC 4180 CSV (UTF-8, header row, CRLF), one row per player, formula cells neutralised.
-  std::string export_csv();
+  /// Every team with its players as CSV, produced a page at a time (CsvExport).
+  CsvExport export_csv();
 
  private:
   SequenceView view_of(const storage::SequenceState& state, std::int64_t current) const;

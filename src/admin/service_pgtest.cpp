@@ -5,9 +5,12 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -34,6 +37,16 @@ namespace {
 using testing::Backend;
 using testing::PgBackend;
 using testing::SqliteBackend;
+
+/// The CRLF-ended records of a CSV text (no field of these tests holds a line break).
+std::vector<std::string> lines_of(std::string_view csv) {
+  std::vector<std::string> lines;
+  for (std::size_t pos = 0, end; (end = csv.find("\r\n", pos)) != std::string_view::npos;
+       pos = end + 2) {
+    lines.emplace_back(csv.substr(pos, end - pos));
+  }
+  return lines;
+}
 
 /// One behaviour, two databases: every test runs the AdminService over SQLite and PostgreSQL.
 class AdminServiceTest : public ::testing::TestWithParam<std::string> {
@@ -83,14 +96,32 @@ class AdminServiceTest : public ::testing::TestWithParam<std::string> {
     return std::string(error_code_name(refusal_error(refused.rule, 2).code));
   }
 
-  void insert_team_by_hand(const std::string& team_id, std::int64_t number) {
+  void insert_team_by_hand(const std::string& team_id, std::int64_t number,
+                           const std::string& sequence = "team") {
     backend_->exec(fmt::format(
         "INSERT INTO teams (team_id, sequence_name, number, request_uuid, team_name, team_key,"
         " church_name, church_key, captain_name, captain_phone, captain_email, vice_name,"
-        " vice_phone, vice_email, created_at, updated_at) VALUES ('{0}', 'team', {1}, '{2}',"
-        " 'Hand', 'hand', 'Hand Church', 'hand church', 'Cap', '9000000000', '{0}@x.com', 'Vice',"
-        " '9000000001', 'v@example.com', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
-        team_id, number, random_uuid()));
+        " vice_phone, vice_email, created_at, updated_at) VALUES ('{0}', '{3}', {1}, '{2}',"
+        " 'Hand {0}', 'hand {0}', 'Hand Church', 'hand church', 'Cap', '9000000000', '{0}@x.com',"
+        " 'Vice', '9000000001', 'v@example.com', '2026-01-01T00:00:00.000Z',"
+        " '2026-01-01T00:00:00.000Z')",
+        team_id, number, random_uuid(), sequence));
+  }
+
+  /// The whole export, read `page_teams` teams at a time; `pieces` gets each piece.
+  std::string export_csv(int page_teams, std::vector<std::string>* pieces = nullptr) {
+    CsvExport csv(*admin_store_, page_teams);
+    std::string out;
+    int count = 0;
+    for (std::string_view piece = csv.next(); !piece.empty(); piece = csv.next()) {
+      out += piece;
+      if (pieces) pieces->emplace_back(piece);
+      if (++count > 100) {  // these tests export at most 8 teams
+        ADD_FAILURE() << "the export does not end";
+        break;
+      }
+    }
+    return out;
   }
 
   std::int64_t audit_count(std::string_view action) {
@@ -347,11 +378,61 @@ TEST_P(AdminServiceTest, PlayerDetailNamesItsTeam) {
 TEST_P(AdminServiceTest, ExportHasAHeaderAndOneRowPerPlayer) {
   register_team("Team Alpha", "a@example.com");
   insert_team_by_hand("ICCT-002", 2);  // no players: still one row
-  const std::string csv = service_->export_csv();
-  std::size_t lines = 0;
-  for (std::size_t pos = 0; (pos = csv.find("\r\n", pos)) != std::string::npos; pos += 2) ++lines;
-  EXPECT_EQ(lines, 1u + 11u + 1u);
-  EXPECT_TRUE(csv.starts_with("team_id,team_name,"));
+  auto csv = service_->export_csv();
+  const std::string first(csv.next());
+  EXPECT_EQ(csv.next(), "") << "two teams fit in the first page";
+  EXPECT_EQ(lines_of(first).size(), 1u + 11u + 1u);
+  EXPECT_TRUE(first.starts_with("team_id,team_name,"));
+  EXPECT_EQ(first, export_csv(1));
+}
+
+TEST_P(AdminServiceTest, ExportIsTheSameFileWhateverThePageSize) {
+  for (int i = 1; i <= 5; ++i) {
+    const std::string tag(1, static_cast<char>('A' + i));
+    ASSERT_EQ(register_team("Team " + tag, tag + "@example.com", "Church " + tag,
+                            fmt::format("90000000{:02}", 20 + i)),
+              fmt::format("ICCT-{:03}", i));
+  }
+  insert_team_by_hand("ICCT-009", 9);            // no players
+  insert_team_by_hand("ABC-001", 1, "another");  // another sequence: sorts first
+  insert_team_by_hand("ZZZ-001", 1, "zz");       // and last
+  const std::string whole = export_csv(CsvExport::kPageTeams);
+  const auto lines = lines_of(whole);
+  ASSERT_EQ(lines.size(), 1u + 5u * 11u + 3u);
+  EXPECT_TRUE(lines[1].starts_with("ABC-001,"));
+  EXPECT_TRUE(lines[2].starts_with("ICCT-001,"));
+  EXPECT_TRUE(lines[lines.size() - 2].starts_with("ICCT-009,"));
+  EXPECT_TRUE(lines.back().starts_with("ZZZ-001,"));
+  for (const int page_teams : {1, 2, 3, 7, 8}) {
+    std::vector<std::string> pieces;
+    EXPECT_EQ(export_csv(page_teams, &pieces), whole) << page_teams << " teams a page";
+    EXPECT_EQ(pieces.size(), (8u + page_teams - 1) / page_teams) << page_teams << " teams a page";
+    // A team's rows are never split between pieces.
+    std::set<std::string> teams;
+    for (const auto& piece : pieces) {
+      std::set<std::string> in_piece;
+      for (const auto& line : lines_of(piece)) {
+        if (!line.starts_with("team_id,")) in_piece.insert(line.substr(0, line.find(',')));
+      }
+      for (const auto& team : in_piece) EXPECT_TRUE(teams.insert(team).second) << team;
+    }
+    EXPECT_EQ(teams.size(), 8u);
+  }
+}
+
+TEST_P(AdminServiceTest, ExportIncludesOnceATeamCommittedBetweenItsPages) {
+  ASSERT_EQ(register_team("Team One", "one@example.com", "Church One", "9000000031"), "ICCT-001");
+  ASSERT_EQ(register_team("Team Two", "two@example.com", "Church Two", "9000000032"), "ICCT-002");
+  CsvExport csv(*admin_store_, 1);
+  std::string out(csv.next());
+  ASSERT_EQ(register_team("Team Three", "three@example.com", "Church Three", "9000000033"),
+            "ICCT-003");
+  for (int i = 0; i < 10; ++i) out += csv.next();
+  EXPECT_EQ(csv.next(), "");
+  std::map<std::string, int> rows;
+  for (const auto& line : lines_of(out)) ++rows[line.substr(0, line.find(','))];
+  EXPECT_EQ(rows, (std::map<std::string, int>{
+                      {"team_id", 1}, {"ICCT-001", 11}, {"ICCT-002", 11}, {"ICCT-003", 11}}));
 }
 
 TEST_P(AdminServiceTest, TokensAreCreatedOnceListedAndRevoked) {

@@ -39,8 +39,9 @@ struct Request {
 class BodySource {
  public:
   virtual ~BodySource() = default;
-  /// The whole body's size, sent as Content-Length.
-  virtual std::uint64_t size_bytes() const = 0;
+  /// The whole body's size, sent as Content-Length; empty when unknown: the body is then sent
+  /// chunked (to an HTTP/1.0 client: ended by closing the connection).
+  virtual std::optional<std::uint64_t> size_bytes() const = 0;
   /// The next piece (valid until the next call); empty only at the end. Blocking: the server
   /// calls it on the worker pool. Throws when the body cannot be produced: the status line has
   /// gone by then, so the server closes the connection and the client sees a short body.

@@ -15,7 +15,9 @@
 #include <future>
 #include <iostream>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -35,6 +37,8 @@ struct Reply {
   unsigned status = 0;
   std::string body;
   bool keep_alive = false;
+  bool chunked = false;
+  std::optional<std::uint64_t> content_length;
 };
 
 /// A blocking HTTP/1.1 client on one connection. Every failure is a value: the tests that stop
@@ -57,7 +61,12 @@ class Client final {
     bhttp::response<bhttp::string_body> response;
     bhttp::read(socket_, buffer_, response, ec);
     if (ec) return std::nullopt;
-    return Reply{response.result_int(), response.body(), response.keep_alive()};
+    std::optional<std::uint64_t> content_length;
+    if (response.has_content_length()) {
+      content_length = std::stoull(std::string(response[bhttp::field::content_length]));
+    }
+    return Reply{response.result_int(), response.body(), response.keep_alive(), response.chunked(),
+                 content_length};
   }
 
  private:
@@ -240,6 +249,84 @@ TEST(Server, StopRacingAConnectionFloodAnswersWholeOrRefuses) {
     for (auto& client : clients) client.join();
     ASSERT_EQ(wrong.load(), 0) << "round " << round;
   }
+}
+
+/// `pieces` pieces of text, then the end; a size only when `promise_size`, a throw instead of
+/// the last piece when `fail`.
+class PiecesBody final : public BodySource {
+ public:
+  PiecesBody(int pieces, bool promise_size, bool fail)
+      : pieces_(pieces), promise_size_(promise_size), fail_(fail) {}
+  std::optional<std::uint64_t> size_bytes() const override {
+    if (!promise_size_) return std::nullopt;
+    return static_cast<std::uint64_t>(pieces_) * piece(0).size();
+  }
+  std::string_view next() override {
+    if (sent_ == pieces_) return {};
+    if (fail_ && sent_ == pieces_ - 1) throw std::runtime_error("the store went away");
+    current_ = piece(sent_++);
+    return current_;
+  }
+
+ private:
+  static std::string piece(int i) { return "piece " + std::to_string(i % 10) + "\n"; }
+  int pieces_;
+  bool promise_size_;
+  bool fail_;
+  int sent_ = 0;
+  std::string current_;
+};
+
+TEST(Server, BodiesOfUnknownLengthGoChunkedAndAFailureCutsThemShort) {
+  Router router;
+  router.add("GET", "/stream/{mode}/{n}", [](const Request& request) {
+    const std::string& mode = request.path_params.at("mode");
+    Response response;
+    response.content_type = "text/plain";
+    response.body_source = std::make_shared<PiecesBody>(std::stoi(request.path_params.at("n")),
+                                                        mode == "sized", mode == "broken");
+    return response;
+  });
+  WorkerPool workers(2, 100);
+  std::atomic<std::uint64_t> logged_bytes{0};
+  RunningServer server(test_config(2), router, workers,
+                       [&](const AccessRecord& record) { logged_bytes += record.bytes_out; });
+  std::string expected;
+  for (int i = 0; i < 300; ++i) expected += "piece " + std::to_string(i % 10) + "\n";
+
+  Client client;
+  ASSERT_TRUE(client.connect(server.port()));
+  const auto chunked = client.get("/stream/open/300");
+  ASSERT_TRUE(chunked.has_value());
+  EXPECT_EQ(chunked->status, 200U);
+  EXPECT_TRUE(chunked->chunked);
+  EXPECT_FALSE(chunked->content_length);
+  EXPECT_EQ(chunked->body, expected);
+  EXPECT_TRUE(chunked->keep_alive);
+  // The connection stays usable after a chunked body, for an empty one and a sized one.
+  const auto empty = client.get("/stream/open/0");
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_TRUE(empty->chunked);
+  EXPECT_EQ(empty->body, "");
+  const auto sized = client.get("/stream/sized/300");
+  ASSERT_TRUE(sized.has_value());
+  EXPECT_FALSE(sized->chunked);
+  EXPECT_EQ(sized->content_length, expected.size());
+  EXPECT_EQ(sized->body, expected);
+
+  // A source that throws after the header has gone: no final chunk, the connection closes, and
+  // the client cannot mistake the cut-off body for a whole one.
+  Client broken;
+  ASSERT_TRUE(broken.connect(server.port()));
+  EXPECT_FALSE(broken.get("/stream/broken/50").has_value());
+  Client after;
+  ASSERT_TRUE(after.connect(server.port()));
+  const auto still = after.get("/stream/open/1", false);
+  ASSERT_TRUE(still.has_value());
+  EXPECT_EQ(still->body, "piece 0\n");
+  server.stop();
+  server.wait_stopped();
+  EXPECT_GE(logged_bytes.load(), 2 * expected.size() + still->body.size());
 }
 
 TEST(Server, SigtermStopsItGracefully) {

@@ -470,7 +470,7 @@ class Session : public std::enable_shared_from_this<Session> {
     bhttp::response<bhttp::buffer_body> message;
     std::optional<bhttp::response_serializer<bhttp::buffer_body>> serializer;
     std::shared_ptr<BodySource> source;
-    std::uint64_t size_bytes = 0;
+    std::optional<std::uint64_t> size_bytes;  ///< empty: chunked, or ended by closing
     std::uint64_t sent_bytes = 0;
   };
 
@@ -480,9 +480,17 @@ class Session : public std::enable_shared_from_this<Session> {
     streamed->size_bytes = streamed->source->size_bytes();
     streamed->message.body().data = nullptr;
     streamed->message.body().more = true;
+    // HTTP/1.0 has no chunked encoding: a body of unknown length ends when the connection does.
+    const bool http10 = parser_ && parser_->get().version() < 11;
+    if (!streamed->size_bytes && http10) keep_alive = false;
     prepare(streamed->message, response, keep_alive);
-    streamed->message.content_length(streamed->size_bytes);
-    bytes_out_ = streamed->size_bytes;
+    if (streamed->size_bytes) {
+      streamed->message.content_length(*streamed->size_bytes);
+      bytes_out_ = *streamed->size_bytes;
+    } else {
+      bytes_out_ = 0;  // counted as the pieces go out
+      if (!http10) streamed->message.chunked(true);
+    }
     streamed->serializer.emplace(streamed->message);
     stream_.expires_after(std::chrono::seconds(60));
     bhttp::async_write_header(
@@ -521,13 +529,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void write_piece(const std::shared_ptr<Streamed>& streamed, bool keep_alive,
                    std::string_view piece, bool failed) {
-    const bool too_long = streamed->sent_bytes + piece.size() > streamed->size_bytes;
-    const bool too_short = piece.empty() && streamed->sent_bytes != streamed->size_bytes;
+    const auto& size = streamed->size_bytes;
+    const bool too_long = size && streamed->sent_bytes + piece.size() > *size;
+    const bool too_short = size && piece.empty() && streamed->sent_bytes != *size;
+    if (!size) bytes_out_ += piece.size();
     if (failed || too_long || too_short) {
       if (!failed) {
         spdlog::error("response body size mismatch request_id={} promised={} produced={}",
-                      request_.request_id, streamed->size_bytes,
-                      streamed->sent_bytes + piece.size());
+                      request_.request_id, *size, streamed->sent_bytes + piece.size());
       }
       on_write(bhttp::error::partial_message, keep_alive);
       return;

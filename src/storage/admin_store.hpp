@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <stdexcept>  // store.hpp uses std::runtime_error without including it
 #include <string>
@@ -144,6 +145,21 @@ struct ExportRow {
   std::optional<PlayerRecord> player;
 };
 
+/// Where an export page starts: after the team with this key, in export order (sequence name,
+/// number, team ID, compared bytewise). The default value is before every team.
+struct ExportCursor {
+  std::string sequence_name;
+  std::int64_t number = std::numeric_limits<std::int64_t>::min();
+  std::string team_id;
+};
+
+/// Up to `max_teams` teams of the export with all their players.
+struct ExportPage {
+  std::vector<ExportRow> rows;
+  /// The cursor of the next page; empty when this page is the last.
+  std::optional<ExportCursor> next;
+};
+
 /// The database port of the admin API. Team detail, the sequence state and sync come from Store
 /// (same rows, same rules); this port adds what only admins do. Thread-safe; infrastructure
 /// failures throw as in Store.
@@ -209,8 +225,10 @@ class AdminStore {
                                                             std::string_view actor) = 0;
 
   virtual AuditPage audit(int limit, int offset) = 0;
-  /// Every team with its players, in team number order, players by position.
-  virtual std::vector<ExportRow> export_rows() = 0;
+  /// The teams after `after` (at most max_teams of them, max_teams > 0) with their players, in
+  /// export order, players by position. Each page is one read; a team committed while pages are
+  /// read shows up in a later page when its key sorts after the cursor.
+  virtual ExportPage export_page(const ExportCursor& after, int max_teams) = 0;
 };
 
 }  // namespace teamreg::storage

@@ -239,9 +239,9 @@ def postgres() -> Postgres:
 
 
 def run_psql(dsn: str, sql: str, timeout: float = 60) -> str:
+    """Runs sql (on standard input: it may be larger than a command line) statement by statement."""
     result = subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-F", "\t", "-P", "null=\\N",
-                             "-d", dsn, "-c", sql], stdin=subprocess.DEVNULL, capture_output=True,
-                            text=True, timeout=timeout)
+                             "-d", dsn, "-f", "-"], input=sql, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         raise RuntimeError(f"psql failed ({result.returncode}) for {sql!r}: {result.stderr.strip()}")
     return result.stdout
@@ -1444,7 +1444,8 @@ def admin_request(server: Server, method: str, path: str, token: str | None, bod
 
 
 def execute_sql(server: Server, sql: str) -> None:
-    """Writes to the server's database by hand, e.g. rows that the API would refuse."""
+    """Writes to the server's database by hand, e.g. rows that the API would refuse: one transaction."""
+    sql = "BEGIN;\n" + sql.rstrip().rstrip(";") + ";\nCOMMIT;\n"
     if server.database and server.database.startswith("postgres"):
         run_psql(server.database, sql)
         return
@@ -1465,11 +1466,15 @@ def sql_literal(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def insert_team_by_hand(server: Server, team_id: str, number: int, *, team_name: str = "Hand Team",
-                        church_name: str = "Hand Church", captain_name: str = "Hand Captain",
-                        captain_email: str | None = None, players: list[tuple[str, str]] = (),
-                        status: str = "pending") -> None:
+def insert_team_by_hand(server: Server, team_id: str, number: int, **fields) -> None:
     """A team (and its players) inserted straight into the database, bypassing validation."""
+    execute_sql(server, hand_team_sql(team_id, number, **fields))
+
+
+def hand_team_sql(team_id: str, number: int, *, team_name: str = "Hand Team", church_name: str = "Hand Church",
+                  captain_name: str = "Hand Captain", captain_email: str | None = None,
+                  players: list[tuple[str, str]] = (), status: str = "pending") -> str:
+    """The INSERT statements of insert_team_by_hand, for several teams in one execute_sql."""
     email = captain_email or f"hand.{team_id.lower()}.{_RUN}@example.com"
     n = unique_number()
     values = [team_id, "team", number, str(uuid.uuid4()), team_name, f"hand team {n}", church_name,
@@ -1483,7 +1488,7 @@ def insert_team_by_hand(server: Server, team_id: str, number: int, *, team_name:
         sql += ("INSERT INTO players (player_id, team_id, position, name, role) VALUES ("
                 + ", ".join(sql_literal(v) for v in (f"{team_id}-P{position:02d}", team_id, position, name, role))
                 + ");\n")
-    execute_sql(server, sql)
+    return sql
 
 
 # =========================================================================================================

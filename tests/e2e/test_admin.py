@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import sys
 import tempfile
 import unittest
@@ -543,6 +544,31 @@ class Export(AdminCase):
         for r in body:
             for cell in r:
                 self.assertNotIn(cell[:1], ("=", "+", "-", "@", "\t", "\r"), f"formula cell {cell!r}")
+
+    def test_a_large_export_is_streamed_chunked_and_reads_back_whole(self):
+        # 450 teams: three pages of the server's 200 (CsvExport::kPageTeams), the last one short.
+        server, token = self.admin_server()
+        players = [(f"Player {chr(65 + i)}", "Batsman") for i in range(11)]
+        h.execute_sql(server, "".join(h.hand_team_sql(f"ICCT-{n:03d}", n, team_name=f"Team {n}", players=players)
+                                      for n in range(1, 451)))
+        resp = admin_request(server, "GET", "/admin/export.csv", token)
+        self.assertEqual(resp.status, 200, resp.describe())
+        self.assertEqual(resp.header("Transfer-Encoding"), "chunked", resp.describe())
+        self.assertIsNone(resp.header("Content-Length"), resp.describe())
+        rows = list(csv.reader(io.StringIO(resp.body.decode("utf-8"), newline="")))
+        self.assertEqual(rows[0][0], "team_id")
+        self.assertEqual(len(rows), 1 + 450 * 11)
+        ids = [r[0] for r in rows[1:]]
+        self.assertEqual(ids, [f"ICCT-{n:03d}" for n in range(1, 451) for _ in range(11)])
+        self.assertEqual([r[16] for r in rows[1:12]], [name for name, _ in players])
+
+        # An HTTP/1.0 client cannot take chunks: the body ends when the server closes.
+        with socket.create_connection((server.host, server.port), timeout=30) as sock:
+            sock.sendall(f"GET /admin/export.csv HTTP/1.0\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+            old = h.read_response(sock, "GET", "/admin/export.csv")
+        self.assertEqual(old.status, 200, old.describe())
+        self.assertIsNone(old.header("Transfer-Encoding"), old.describe())
+        self.assertEqual(old.body, resp.body)
 
     def test_a_team_without_players_still_has_a_row(self):
         server, token = self.admin_server()

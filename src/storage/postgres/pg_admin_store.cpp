@@ -92,12 +92,19 @@ constexpr std::string_view kListAudit =
     "SELECT id, teamreg_iso8601(at), actor, action, subject, from_value, to_value, detail "
     "FROM audit_log ORDER BY id DESC LIMIT $1 OFFSET $2";
 
-constexpr std::string_view kExportRows =
+// One export page: the teams after the cursor ($1, $2, $3), at most $4 of them, with their
+// players. Bytewise ("C") order, as SQLite compares, so both databases export in one order.
+constexpr std::string_view kExportPage =
+    "WITH page AS ("
+    " SELECT * FROM teams"
+    " WHERE (sequence_name COLLATE \"C\", number, team_id COLLATE \"C\")"
+    "  > ($1::text COLLATE \"C\", $2::bigint, $3::text COLLATE \"C\")"
+    " ORDER BY sequence_name COLLATE \"C\", number, team_id COLLATE \"C\" LIMIT $4::integer) "
     "SELECT t.team_id, t.number, t.team_name, t.church_name, t.captain_name,"
     " teamreg_iso8601(t.created_at), t.status, t.captain_phone, t.captain_email,"
     " t.captain_whatsapp, t.vice_name, t.vice_phone, t.vice_email, t.vice_whatsapp,"
-    " t.status_reason, p.player_id, p.position, p.name, p.role "
-    "FROM teams t LEFT JOIN players p ON p.team_id = t.team_id "
+    " t.status_reason, p.player_id, p.position, p.name, p.role, t.sequence_name "
+    "FROM page t LEFT JOIN players p ON p.team_id = t.team_id "
     "ORDER BY t.sequence_name COLLATE \"C\", t.number, t.team_id COLLATE \"C\", p.position";
 
 constexpr std::string_view kUniqueViolation = "23505";
@@ -343,11 +350,13 @@ AuditPage PgAdminStore::audit(int limit, int offset) {
   return page;
 }
 
-std::vector<ExportRow> PgAdminStore::export_rows() {
+ExportPage PgAdminStore::export_page(const ExportCursor& after, int max_teams) {
   auto lease = pool_.acquire();
-  const Result rows = lease->exec("export rows", kExportRows);
-  std::vector<ExportRow> out;
-  out.reserve(static_cast<std::size_t>(rows.rows()));
+  const Result rows = lease->exec("export page", kExportPage,
+                                  {after.sequence_name, after.number, after.team_id, max_teams});
+  ExportPage page;
+  page.rows.reserve(static_cast<std::size_t>(rows.rows()));
+  int teams = 0;
   for (int i = 0; i < rows.rows(); ++i) {
     ExportRow row;
     row.team = summary_of(rows, i);
@@ -358,9 +367,14 @@ std::vector<ExportRow> PgAdminStore::export_rows() {
       row.player = PlayerRecord{rows.text(i, 15), static_cast<int>(rows.int64(i, 16)),
                                 rows.text(i, 17), rows.text(i, 18)};
     }
-    out.push_back(std::move(row));
+    if (page.rows.empty() || page.rows.back().team.team_id != row.team.team_id) {
+      ++teams;
+      page.next = ExportCursor{rows.text(i, 19), row.team.number, row.team.team_id};
+    }
+    page.rows.push_back(std::move(row));
   }
-  return out;
+  if (teams < max_teams) page.next.reset();
+  return page;
 }
 
 }  // namespace teamreg::storage::postgres

@@ -71,11 +71,17 @@ constexpr std::string_view kListAudit =
     "SELECT id, at, actor, action, subject, from_value, to_value, detail FROM audit_log "
     "ORDER BY id DESC LIMIT ?1 OFFSET ?2";
 
-constexpr std::string_view kExportRows =
+// One export page: the teams after the cursor (?1, ?2, ?3), at most ?4 of them, with their
+// players.
+constexpr std::string_view kExportPage =
+    "WITH page AS ("
+    " SELECT * FROM teams WHERE (sequence_name, number, team_id) > (?1, ?2, ?3)"
+    " ORDER BY sequence_name, number, team_id LIMIT ?4) "
     "SELECT t.team_id, t.number, t.team_name, t.church_name, t.captain_name, t.created_at,"
     " t.status, t.captain_phone, t.captain_email, t.captain_whatsapp, t.vice_name, t.vice_phone,"
-    " t.vice_email, t.vice_whatsapp, t.status_reason, p.player_id, p.position, p.name, p.role "
-    "FROM teams t LEFT JOIN players p ON p.team_id = t.team_id "
+    " t.vice_email, t.vice_whatsapp, t.status_reason, p.player_id, p.position, p.name, p.role,"
+    " t.sequence_name "
+    "FROM page t LEFT JOIN players p ON p.team_id = t.team_id "
     "ORDER BY t.sequence_name, t.number, t.team_id, p.position";
 
 /// A LIKE pattern matching `text` anywhere, with LIKE's own wildcards escaped.
@@ -312,10 +318,15 @@ AuditPage SqliteAdminStore::audit(int limit, int offset) {
   return page;
 }
 
-std::vector<ExportRow> SqliteAdminStore::export_rows() {
+ExportPage SqliteAdminStore::export_page(const ExportCursor& after, int max_teams) {
   auto db = readers_.acquire();
-  auto select = db->prepare(kExportRows);
-  std::vector<ExportRow> rows;
+  auto select = db->prepare(kExportPage);
+  select.bind(1, after.sequence_name);
+  select.bind(2, after.number);
+  select.bind(3, after.team_id);
+  select.bind(4, static_cast<std::int64_t>(max_teams));
+  ExportPage page;
+  int teams = 0;
   while (select.step()) {
     ExportRow row;
     row.team = summary_of(select);
@@ -326,9 +337,14 @@ std::vector<ExportRow> SqliteAdminStore::export_rows() {
       row.player = PlayerRecord{select.text(15), static_cast<int>(select.int64(16)),
                                 select.text(17), select.text(18)};
     }
-    rows.push_back(std::move(row));
+    if (page.rows.empty() || page.rows.back().team.team_id != row.team.team_id) {
+      ++teams;
+      page.next = ExportCursor{select.text(19), row.team.number, row.team.team_id};
+    }
+    page.rows.push_back(std::move(row));
   }
-  return rows;
+  if (teams < max_teams) page.next.reset();
+  return page;
 }
 
 }  // namespace teamreg::storage::sqlite
