@@ -72,7 +72,7 @@ build-tsan: deps
 
 # The unit tests (worker pool, rate limiter, server under concurrent requests and stops, committer,
 # CoalescedSync...) and teamreg_pg_tests (the store behaviour suite on SQLite and a real
-# PostgreSQL) under TSan: ctest label tsan. Any report fails the test (halt_on_error=1). Not part of
+# PostgreSQL) under TSan: ctest labels unit and tsan. Any report fails the test (halt_on_error=1). Not part of
 # `make test`: it would take CI past 30 min (docs/reliability.md).
 test-tsan: build-tsan
 	ctest --preset tsan -j 2 --timeout 900
