@@ -7,7 +7,8 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <system_error>
-#include <utility>
+
+#include "admin/response_bodies.hpp"
 
 namespace teamreg::admin {
 namespace {
@@ -117,34 +118,6 @@ std::string_view extension_of(std::string_view content_type) {
   if (content_type == "image/jpeg") return ".jpg";
   return "";
 }
-
-/// A stored document as a response body.
-class DocumentBody final : public http::BodySource {
- public:
-  explicit DocumentBody(std::unique_ptr<files::BlobReader> reader) : reader_(std::move(reader)) {}
-  std::optional<std::uint64_t> size_bytes() const override { return reader_->size_bytes(); }
-  std::string_view next() override { return reader_->next(); }
-
- private:
-  std::unique_ptr<files::BlobReader> reader_;
-};
-
-/// The CSV export as a response body of unknown length (chunked). The first piece is read when
-/// the body is made, on the request's worker: a database failure there is still an error
-/// response, not a cut-off download.
-class CsvBody final : public http::BodySource {
- public:
-  explicit CsvBody(CsvExport csv) : csv_(std::move(csv)), first_(csv_.next()) {}
-  std::optional<std::uint64_t> size_bytes() const override { return std::nullopt; }
-  std::string_view next() override {
-    if (first_) return *std::exchange(first_, std::nullopt);
-    return csv_.next();
-  }
-
- private:
-  CsvExport csv_;
-  std::optional<std::string_view> first_;  ///< into csv_'s buffer, until csv_.next() is called
-};
 
 }  // namespace
 
@@ -394,7 +367,7 @@ http::Response AdminRoutes::document(const http::Request& request) {
   http::Response response;
   response.status = 200;
   response.content_type = record->content_type;
-  response.body_source = std::make_shared<DocumentBody>(std::move(reader));
+  response.body_source = document_body(std::move(reader));
   // ?inline=1 is the console's preview (an <img> or an <iframe>); the name stays the safe
   // download name either way.
   const bool show_inline =
@@ -438,7 +411,7 @@ http::Response AdminRoutes::export_csv(const http::Request& /*request*/) {
   http::Response response;
   response.status = 200;
   response.content_type = "text/csv; charset=utf-8";
-  response.body_source = std::make_shared<CsvBody>(service_.export_csv());
+  response.body_source = csv_body(service_.export_csv());
   response.headers.emplace_back("Content-Disposition", "attachment; filename=\"teams.csv\"");
   return response;
 }
