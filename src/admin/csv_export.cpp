@@ -68,11 +68,21 @@ std::string_view CsvExport::next() {
     append_csv_row(piece_, header_cells());
   }
   if (!cursor_) return piece_;
-  const storage::ExportPage page = store_.export_page(*cursor_, page_teams_);
-  cursor_ = page.next;
-  piece_.reserve(piece_.size() + 256 * page.rows.size());
+  const std::vector<storage::ExportRow> rows = store_.export_page(*cursor_, page_teams_);
+  piece_.reserve(piece_.size() + 256 * rows.size());
   std::vector<std::string> cells;
-  for (const auto& row : page.rows) append_row(piece_, row, cells);
+  int teams = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (i == 0 || rows[i - 1].team.team_id != rows[i].team.team_id) ++teams;
+    append_row(piece_, rows[i], cells);
+  }
+  // A short page is the last; otherwise the next starts after this page's last team.
+  if (teams < page_teams_) {
+    cursor_.reset();
+  } else {
+    const auto& last = rows.back();
+    cursor_ = storage::ExportCursor{last.sequence_name, last.team.number, last.team.team_id};
+  }
   return piece_;
 }
 

@@ -138,6 +138,7 @@ struct AuditPage {
 
 /// One row of the CSV export: a team with one of its players (none for a team without players).
 struct ExportRow {
+  std::string sequence_name;  ///< with team.number and team.team_id: the team's export key
   TeamSummary team;
   Person captain;
   Person vice;
@@ -151,13 +152,6 @@ struct ExportCursor {
   std::string sequence_name;
   std::int64_t number = std::numeric_limits<std::int64_t>::min();
   std::string team_id;
-};
-
-/// Up to `max_teams` teams of the export with all their players.
-struct ExportPage {
-  std::vector<ExportRow> rows;
-  /// The cursor of the next page; empty when this page is the last.
-  std::optional<ExportCursor> next;
 };
 
 /// The database port of the admin API. Team detail, the sequence state and sync come from Store
@@ -228,7 +222,7 @@ class AdminStore {
   /// The teams after `after` (at most max_teams of them, max_teams > 0) with their players, in
   /// export order, players by position. Each page is one read; a team committed while pages are
   /// read shows up in a later page when its key sorts after the cursor.
-  virtual ExportPage export_page(const ExportCursor& after, int max_teams) = 0;
+  virtual std::vector<ExportRow> export_page(const ExportCursor& after, int max_teams) = 0;
 };
 
 }  // namespace teamreg::storage

@@ -350,13 +350,12 @@ AuditPage PgAdminStore::audit(int limit, int offset) {
   return page;
 }
 
-ExportPage PgAdminStore::export_page(const ExportCursor& after, int max_teams) {
+std::vector<ExportRow> PgAdminStore::export_page(const ExportCursor& after, int max_teams) {
   auto lease = pool_.acquire();
   const Result rows = lease->exec("export page", kExportPage,
                                   {after.sequence_name, after.number, after.team_id, max_teams});
-  ExportPage page;
-  page.rows.reserve(static_cast<std::size_t>(rows.rows()));
-  int teams = 0;
+  std::vector<ExportRow> page;
+  page.reserve(static_cast<std::size_t>(rows.rows()));
   for (int i = 0; i < rows.rows(); ++i) {
     ExportRow row;
     row.team = summary_of(rows, i);
@@ -367,13 +366,9 @@ ExportPage PgAdminStore::export_page(const ExportCursor& after, int max_teams) {
       row.player = PlayerRecord{rows.text(i, 15), static_cast<int>(rows.int64(i, 16)),
                                 rows.text(i, 17), rows.text(i, 18)};
     }
-    if (page.rows.empty() || page.rows.back().team.team_id != row.team.team_id) {
-      ++teams;
-      page.next = ExportCursor{rows.text(i, 19), row.team.number, row.team.team_id};
-    }
-    page.rows.push_back(std::move(row));
+    row.sequence_name = rows.text(i, 19);
+    page.push_back(std::move(row));
   }
-  if (teams < max_teams) page.next.reset();
   return page;
 }
 

@@ -50,7 +50,7 @@ class PgAdminStore final : public AdminStore {
                                                     std::int64_t new_number,
                                                     std::string_view actor) override;
   AuditPage audit(int limit, int offset) override;
-  ExportPage export_page(const ExportCursor& after, int max_teams) override;
+  std::vector<ExportRow> export_page(const ExportCursor& after, int max_teams) override;
 
  private:
   ConnectionPool pool_;

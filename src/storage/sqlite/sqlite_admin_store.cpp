@@ -318,15 +318,14 @@ AuditPage SqliteAdminStore::audit(int limit, int offset) {
   return page;
 }
 
-ExportPage SqliteAdminStore::export_page(const ExportCursor& after, int max_teams) {
+std::vector<ExportRow> SqliteAdminStore::export_page(const ExportCursor& after, int max_teams) {
   auto db = readers_.acquire();
   auto select = db->prepare(kExportPage);
   select.bind(1, after.sequence_name);
   select.bind(2, after.number);
   select.bind(3, after.team_id);
   select.bind(4, static_cast<std::int64_t>(max_teams));
-  ExportPage page;
-  int teams = 0;
+  std::vector<ExportRow> page;
   while (select.step()) {
     ExportRow row;
     row.team = summary_of(select);
@@ -337,13 +336,9 @@ ExportPage SqliteAdminStore::export_page(const ExportCursor& after, int max_team
       row.player = PlayerRecord{select.text(15), static_cast<int>(select.int64(16)),
                                 select.text(17), select.text(18)};
     }
-    if (page.rows.empty() || page.rows.back().team.team_id != row.team.team_id) {
-      ++teams;
-      page.next = ExportCursor{select.text(19), row.team.number, row.team.team_id};
-    }
-    page.rows.push_back(std::move(row));
+    row.sequence_name = select.text(19);
+    page.push_back(std::move(row));
   }
-  if (teams < max_teams) page.next.reset();
   return page;
 }
 
