@@ -13,7 +13,8 @@ Phases: warm-up (traffic, --warmup s), idle (baseline row), traffic (--seconds),
 until the planted orphans are swept, at most --settle s), final row. Checks, exit 1 on any failure:
 threads, staged files and bytes back to the baseline; open fds back to the baseline but for the
 database connections the pools opened since (they open lazily and keep their connections);
-PostgreSQL connections within the pools' caps; heap in use (glibc) within --heap-slack-mib; RSS
+PostgreSQL connections within the pools' caps; heap in use (glibc) outside SQLite within
+--heap-slack-mib, SQLite's own memory within its limit (16 MiB) and --sqlite-slack-mib; RSS
 within --rss-slack-mib; every planted orphan swept; the acknowledged IDs exactly 1..N (N the
 sequence's last number); every team listed by /admin/teams, with 11 players and its documents.
 """
@@ -40,6 +41,7 @@ import harness as h  # noqa: E402
 
 MIB = 1024 * 1024
 PG_POOL_CAP = 8 + 1 + 4 + 2  # reads, committer, admin, outbox (app/stores.cpp, storage/postgres)
+SQLITE_MEMORY_LIMIT_MIB = 16  # storage::sqlite::kMemoryLimitBytes
 ORPHANS_EVERY_S = 30
 
 
@@ -259,6 +261,7 @@ class Soak:
             "t": now - self.started, "phase": phase,
             "rss": int(status["VmRSS"].split()[0]) * 1024,
             "heap": m.get("teamreg_heap_in_use_bytes", -1),
+            "sqlite": m.get("teamreg_sqlite_memory_bytes"),
             "fds": len(os.listdir(f"/proc/{self.args.pid}/fd")),
             "threads": int(status["Threads"]),
             "staged_files": len(staged),
@@ -282,14 +285,15 @@ class Soak:
 
     @staticmethod
     def print_header() -> None:
-        print("|    t s | phase   | RSS MiB | heap MiB | fds | threads | staged files | staged bytes (disk/gauge) "
+        print("|    t s | phase   | RSS MiB | heap MiB | SQLite MiB | fds | threads | staged files | staged bytes (disk/gauge) "
               "| pg conns | sweeps | swept | teams | req/s |", flush=True)
-        print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+        print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
 
     @staticmethod
     def print_row(r: dict) -> None:
         pg = "-" if r["pg"] is None else str(r["pg"])
-        print(f"| {r['t']:6.0f} | {r['phase']:7} | {r['rss'] / MIB:7.1f} | {r['heap'] / MIB:8.1f} | {r['fds']:3} "
+        lite = "-" if r["sqlite"] is None else f"{r['sqlite'] / MIB:.1f}"
+        print(f"| {r['t']:6.0f} | {r['phase']:7} | {r['rss'] / MIB:7.1f} | {r['heap'] / MIB:8.1f} | {lite:>10} | {r['fds']:3} "
               f"| {r['threads']:7} | {r['staged_files']:12} | {r['staged_disk']:.0f} / {r['staged_gauge']:.0f} "
               f"| {pg:>8} | {r['sweeps']:6.0f} | {r['swept']:5.0f} | {r['teams']:5} | {r['rate']:5.1f} |", flush=True)
 
@@ -350,9 +354,19 @@ class Soak:
                 f"open fds {base['fds']} -> {end['fds']}: gained only database connections "
                 f"({sockets} sockets for {pg_growth} new PostgreSQL connections, {sqlite_fds} SQLite file fds, "
                 f"other {other or 'none'})")
-        heap_limit = base["heap"] + self.args.heap_slack_mib * MIB
-        require(end["heap"] <= heap_limit, f"heap in use {base['heap'] / MIB:.1f} -> {end['heap'] / MIB:.1f} MiB "
-                                           f"(at most +{self.args.heap_slack_mib} MiB)")
+        # SQLite's page caches fill as the database grows, up to the server's limit on SQLite's memory
+        # (storage::sqlite::kMemoryLimitBytes): that part of the heap is checked against the limit, the
+        # rest against the baseline. A statement or connection SQLite leaked would pass the limit.
+        lite_base, lite_end = base["sqlite"] or 0, end["sqlite"] or 0
+        heap_limit = base["heap"] - lite_base + self.args.heap_slack_mib * MIB
+        require(end["heap"] - lite_end <= heap_limit,
+                f"heap in use outside SQLite {(base['heap'] - lite_base) / MIB:.1f} -> "
+                f"{(end['heap'] - lite_end) / MIB:.1f} MiB (at most +{self.args.heap_slack_mib} MiB)")
+        if end["sqlite"] is not None:
+            lite_limit = (SQLITE_MEMORY_LIMIT_MIB + self.args.sqlite_slack_mib) * MIB
+            require(lite_end <= lite_limit,
+                    f"SQLite's memory {lite_base / MIB:.1f} -> {lite_end / MIB:.1f} MiB (at most its limit of "
+                    f"{SQLITE_MEMORY_LIMIT_MIB} MiB + {self.args.sqlite_slack_mib} MiB)")
         rss_limit = base["rss"] + self.args.rss_slack_mib * MIB
         require(end["rss"] <= rss_limit, f"RSS {base['rss'] / MIB:.1f} -> {end['rss'] / MIB:.1f} MiB "
                                          f"(at most +{self.args.rss_slack_mib} MiB)")
@@ -427,6 +441,8 @@ def main() -> int:
     p.add_argument("--settle", type=float, default=90, help="longest wait for the sweeper after the traffic")
     p.add_argument("--staging-ttl", type=float, default=3600, help="the server's --staging-ttl")
     p.add_argument("--heap-slack-mib", type=float, default=8)
+    p.add_argument("--sqlite-slack-mib", type=float, default=2,
+                   help="SQLite's memory past its limit: pages its connections hold pinned, schemas, statements")
     p.add_argument("--rss-slack-mib", type=float, default=160)
     p.add_argument("--pg-port", type=int, default=0, help="PostgreSQL port, to count its connections")
     p.add_argument("--pg-db", default="teamreg")

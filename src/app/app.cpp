@@ -42,6 +42,7 @@
 #include "registration/service.hpp"
 #include "storage/migrations.hpp"
 #include "storage/schema_check.hpp"
+#include "storage/sqlite/sqlite_db.hpp"
 #include "web/assets.hpp"
 #include "web/openapi.hpp"
 
@@ -424,6 +425,13 @@ int serve(AppConfig config) {
           "registrations of this process.\n"
           "# TYPE teamreg_staged_files gauge\nteamreg_staged_files {}\n",
           staging.staged_files());
+      if (!config.uses_postgres()) {
+        out += fmt::format(
+            "# HELP teamreg_sqlite_memory_bytes Bytes SQLite holds: page caches, schemas and "
+            "statements of every connection.\n"
+            "# TYPE teamreg_sqlite_memory_bytes gauge\nteamreg_sqlite_memory_bytes {}\n",
+            storage::sqlite::memory_used_bytes());
+      }
       try {
         const auto state = store->sequence(std::string(kSequenceName));
         out += fmt::format(

@@ -12,6 +12,7 @@
 #include "storage/postgres/pg_outbox_store.hpp"
 #include "storage/postgres/pg_store.hpp"
 #include "storage/sqlite/sqlite_admin_store.hpp"
+#include "storage/sqlite/sqlite_db.hpp"
 #include "storage/sqlite/sqlite_outbox_store.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
@@ -36,6 +37,7 @@ std::unique_ptr<storage::Store> open_store(const AppConfig& config) {
   }
   const std::filesystem::path path(config.database_location());
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  storage::sqlite::limit_memory(storage::sqlite::kMemoryLimitBytes);
   return std::make_unique<storage::sqlite::SqliteStore>(path.string());
 }
 

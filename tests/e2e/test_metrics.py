@@ -92,7 +92,7 @@ class Metrics(E2ETestCase):
         m = self.scrape(server)
         self.assertEqual(m[("teamreg_sweeper_deleted_total", "")], 2)
 
-    def test_sweeper_passes_and_heap_in_use_are_reported(self):
+    def test_sweeper_passes_heap_in_use_and_sqlite_memory_are_reported(self):
         server = self.start_server()
         m = self.scrape(server)
         # Exactly the pass at start: the periodic one comes after --sweep-interval (60 s).
@@ -101,6 +101,17 @@ class Metrics(E2ETestCase):
         heap = m[("teamreg_heap_in_use_bytes", "")]
         self.assertGreaterEqual(heap, 0)
         self.assertEqual(heap, int(heap))
+
+        # SQLite's own memory (its page caches, schemas and statements) is reported beside it: the
+        # share of the heap that the database connections hold. Not a SQLite gauge on PostgreSQL.
+        if h.backend_kind() == "sqlite":
+            resp = register(server)
+            self.assertEqual(resp.status, 201, resp.describe())
+            lite = self.scrape(server)[("teamreg_sqlite_memory_bytes", "")]
+            self.assertGreater(lite, 0)
+            self.assertEqual(lite, int(lite))
+        else:
+            self.assertNotIn(("teamreg_sqlite_memory_bytes", ""), m)
 
         server.restart("--sweep-interval", "1")
         deadline = time.monotonic() + 20

@@ -160,6 +160,14 @@ void Connection::exec(std::string_view sql) {
   if (rc != SQLITE_OK) throw_sqlite(db_, rc, "exec");
 }
 
+std::uint64_t memory_used_bytes() {
+  return static_cast<std::uint64_t>(sqlite3_memory_used());
+}
+
+void limit_memory(std::int64_t bytes) {
+  sqlite3_soft_heap_limit64(bytes);
+}
+
 ReaderPool::Lease::~Lease() {
   const std::lock_guard lock(pool_.mutex_);
   pool_.idle_.push_back(std::move(connection_));

@@ -18,6 +18,20 @@ namespace teamreg::storage::sqlite {
 /// conditions a retry may fix, std::runtime_error otherwise. Never includes SQL text.
 [[noreturn]] void throw_sqlite(sqlite3* db, int rc, std::string_view what);
 
+/// Bytes SQLite holds in this process: the page caches, schemas and compiled statements of every
+/// connection (sqlite3_memory_used).
+std::uint64_t memory_used_bytes();
+
+/// The memory SQLite may hold in this process before its page caches stop growing: once past
+/// it, a connection reuses its least recently used cached pages instead of allocating more
+/// (sqlite3_soft_heap_limit64; 0 removes the limit). Without it every connection may cache up to
+/// 2 MiB (SQLite's default cache_size), and the reader pools open a connection for each thread
+/// that reads at once, so the total would grow with the worker threads rather than stop at a
+/// figure. Process-wide: the server sets it once, before it opens a database.
+void limit_memory(std::int64_t bytes);
+/// The server's limit: the whole database of a tournament (a few hundred teams) is well under it.
+constexpr std::int64_t kMemoryLimitBytes = std::int64_t{16} << 20;
+
 class Connection;
 
 /// A prepared statement. One from Connection::prepare goes back to its connection's cache on

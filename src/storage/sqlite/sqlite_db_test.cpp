@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "core/uuid.hpp"
 
@@ -36,6 +39,54 @@ TEST(SqliteConnection, AFailingPragmaInTheConstructorClosesTheHandle) {
   }
   EXPECT_EQ(descriptors_open_on(path), 0) << "the sqlite3 handle leaked with its file";
   std::filesystem::remove_all(dir);
+}
+
+/// A database of ~12 MiB (3,000 rows of 4,000 bytes: one leaf page each), and `connections`
+/// connections to it, each of which has read every row. Returns how much SQLite's memory grew
+/// while they read, and checks every read saw every byte.
+std::int64_t memory_growth_of_full_reads(int connections) {
+  const auto dir = std::filesystem::temp_directory_path() / ("teamreg-db-" + random_uuid());
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "big.db").string();
+  constexpr std::int64_t kRows = 3000;
+  constexpr std::int64_t kRowBytes = 4000;
+  {
+    Connection writer(path);
+    writer.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, payload BLOB NOT NULL)");
+    writer.exec(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "
+        "INSERT INTO t(payload) SELECT randomblob(4000) FROM n");
+    writer.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  std::vector<std::unique_ptr<Connection>> open;
+  const auto before = static_cast<std::int64_t>(memory_used_bytes());
+  for (int i = 0; i < connections; ++i) {
+    open.push_back(std::make_unique<Connection>(path));
+    auto sum = open.back()->prepare("SELECT count(*), sum(length(payload)) FROM t");
+    EXPECT_TRUE(sum.step());
+    EXPECT_EQ(sum.int64(0), kRows);
+    EXPECT_EQ(sum.int64(1), kRows * kRowBytes);
+  }
+  const auto growth = static_cast<std::int64_t>(memory_used_bytes()) - before;
+  open.clear();
+  std::filesystem::remove_all(dir);
+  return growth;
+}
+
+TEST(SqliteMemory, EveryConnectionCachesUpToTwoMebibytesWithoutALimit) {
+  limit_memory(0);
+  // What the limit is for: eight readers of a large database hold ~16 MiB between them.
+  EXPECT_GT(memory_growth_of_full_reads(8), std::int64_t{12} << 20);
+}
+
+TEST(SqliteMemory, TheLimitStopsThePageCachesGrowingWhateverTheConnections) {
+  constexpr std::int64_t kLimit = std::int64_t{4} << 20;
+  limit_memory(kLimit);
+  const auto before = static_cast<std::int64_t>(memory_used_bytes());
+  const auto growth = memory_growth_of_full_reads(8);
+  limit_memory(0);
+  // Each connection keeps the few pages it has pinned and its schema, past the limit.
+  EXPECT_LE(before + growth, kLimit + (std::int64_t{2} << 20)) << "grew by " << growth;
 }
 
 }  // namespace
