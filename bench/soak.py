@@ -354,9 +354,10 @@ class Soak:
                 f"open fds {base['fds']} -> {end['fds']}: gained only database connections "
                 f"({sockets} sockets for {pg_growth} new PostgreSQL connections, {sqlite_fds} SQLite file fds, "
                 f"other {other or 'none'})")
-        # SQLite's page caches fill as the database grows, up to the server's limit on SQLite's memory
-        # (storage::sqlite::kMemoryLimitBytes): that part of the heap is checked against the limit, the
-        # rest against the baseline. A statement or connection SQLite leaked would pass the limit.
+        # SQLite's page caches fill and empty with the reads in flight, up to the server's limit on
+        # SQLite's memory (storage::sqlite::kMemoryLimitBytes): that part of the heap is checked against
+        # the limit, the rest against the baseline. A statement or connection SQLite leaked would pass
+        # the limit.
         lite_base, lite_end = base["sqlite"] or 0, end["sqlite"] or 0
         heap_limit = base["heap"] - lite_base + self.args.heap_slack_mib * MIB
         require(end["heap"] - lite_end <= heap_limit,

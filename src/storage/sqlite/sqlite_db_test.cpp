@@ -1,5 +1,6 @@
 #include "storage/sqlite/sqlite_db.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -54,8 +55,9 @@ std::int64_t memory_growth_of_full_reads(int connections) {
     Connection writer(path);
     writer.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, payload BLOB NOT NULL)");
     writer.exec(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "
-        "INSERT INTO t(payload) SELECT randomblob(4000) FROM n");
+        fmt::format("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {}) "
+                    "INSERT INTO t(payload) SELECT randomblob({}) FROM n",
+                    kRows, kRowBytes));
     writer.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
   std::vector<std::unique_ptr<Connection>> open;
